@@ -1,0 +1,3 @@
+"""landmarket: an inter-municipal commercial land marketplace API."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,68 @@
+"""Settings, read from the environment with the prefix ``LANDMARKET_``."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from platformdirs import user_data_dir
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing import Annotated
+
+
+def default_data_dir() -> Path:
+    """XDG data dir + /landmarket; for root the FHS location.
+
+    Root's XDG dir lives under /root, which the unprivileged user that runs the embedded
+    PostgreSQL server cannot traverse, so root gets /var/lib/landmarket instead.
+    """
+    if os.geteuid() == 0 and "XDG_DATA_HOME" not in os.environ:
+        return Path("/var/lib/landmarket")
+    return Path(user_data_dir("landmarket", appauthor=False))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LANDMARKET_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
+
+    # SecretStr keeps the password out of reprs, logs and validation errors.
+    database_url: SecretStr | None = None
+    data_dir: Path = Field(default_factory=default_data_dir)
+    log_level: str = "INFO"
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    max_body_bytes: int = 20 * 1024 * 1024
+    db_pool_size: int = 10
+    # Per-statement limit for API queries; a runaway query must not hold a connection forever.
+    statement_timeout_ms: int = 30_000
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        # Accept a comma-separated env value as well as a JSON list.
+        if isinstance(value, str):
+            value = value.strip()
+            if value.startswith("["):
+                import json
+
+                return json.loads(value)
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _upper_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"}:
+            raise ValueError("must be one of CRITICAL, ERROR, WARNING, INFO, DEBUG")
+        return level
+
+    def database_url_value(self) -> str | None:
+        return self.database_url.get_secret_value() if self.database_url else None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,220 @@
+"""One error hierarchy, rendered once as RFC 9457 ``application/problem+json``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_BASE = "/problems/"
+
+log = logging.getLogger(__name__)
+
+
+class FieldError(BaseModel):
+    pointer: str = Field(description="JSON pointer (RFC 6901) into the request, e.g. /body/area_m2")
+    detail: str = Field(description="Why the value was rejected")
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str = Field(description="URI reference identifying the problem type")
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[FieldError] | None = Field(
+        default=None, description="For validation problems: every rejected field"
+    )
+
+
+class AppError(Exception):
+    status: int = 500
+    slug: str = "internal-error"
+    title: str = "Internal server error"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: Sequence[FieldError] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = list(errors) if errors else None
+        self.headers = dict(headers or {})
+
+
+class BadRequest(AppError):
+    status, slug, title = 400, "bad-request", "Bad request"
+
+
+class Unauthorized(AppError):
+    status, slug, title = 401, "unauthorized", "Authentication required"
+
+    def __init__(self, detail: str, *, error: str = "invalid_token") -> None:
+        # RFC 6750 §3: a challenge on every 401 so clients know to send a bearer key.
+        super().__init__(
+            detail, headers={"WWW-Authenticate": f'Bearer realm="landmarket", error="{error}"'}
+        )
+
+
+class Forbidden(AppError):
+    status, slug, title = 403, "forbidden", "Forbidden"
+
+
+class NotFound(AppError):
+    status, slug, title = 404, "not-found", "Not found"
+
+
+class Conflict(AppError):
+    status, slug, title = 409, "conflict", "Conflict"
+
+
+class PreconditionFailed(AppError):
+    status, slug, title = 412, "precondition-failed", "Precondition failed"
+
+
+class PayloadTooLarge(AppError):
+    status, slug, title = 413, "payload-too-large", "Payload too large"
+
+
+class ValidationFailed(AppError):
+    status, slug, title = 422, "validation-failed", "Request validation failed"
+
+
+class ServiceUnavailable(AppError):
+    status, slug, title = 503, "service-unavailable", "Service unavailable"
+
+
+def problem_response(
+    status: int,
+    detail: str,
+    *,
+    slug: str | None = None,
+    title: str | None = None,
+    errors: Sequence[FieldError] | None = None,
+    headers: Mapping[str, str] | None = None,
+    instance: str | None = None,
+) -> JSONResponse:
+    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    body = Problem(
+        type=PROBLEM_BASE + (slug or phrase.lower().replace(" ", "-").replace("'", "")),
+        title=title or phrase,
+        status=status,
+        detail=detail,
+        instance=instance,
+        errors=list(errors) if errors else None,
+    )
+    return JSONResponse(
+        body.model_dump(exclude_none=True),
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=dict(headers or {}),
+    )
+
+
+def _pointer(loc: Sequence[int | str]) -> str:
+    def escape(part: int | str) -> str:
+        return str(part).replace("~", "~0").replace("/", "~1")
+
+    return "/" + "/".join(escape(p) for p in loc)
+
+
+def validation_errors(raw: Sequence[Any]) -> list[FieldError]:
+    """Pydantic error dicts → field errors with JSON pointers (never echoing the input)."""
+    out: list[FieldError] = []
+    for err in raw:
+        loc = [p for p in err.get("loc", ()) if p not in ("function-after", "function-before")]
+        out.append(FieldError(pointer=_pointer(loc), detail=str(err.get("msg", "invalid value"))))
+    return out
+
+
+async def _app_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    return problem_response(
+        exc.status,
+        exc.detail,
+        slug=exc.slug,
+        title=exc.title,
+        errors=exc.errors,
+        headers=exc.headers,
+        instance=request.url.path,
+    )
+
+
+async def _request_validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = validation_errors(exc.errors())
+    fields = ", ".join(e.pointer for e in errors[:5])
+    return problem_response(
+        422,
+        f"{len(errors)} invalid field(s): {fields}",
+        slug=ValidationFailed.slug,
+        title=ValidationFailed.title,
+        errors=errors,
+        instance=request.url.path,
+    )
+
+
+async def _http_exception(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = f"No resource at {request.url.path}"
+    elif exc.status_code == 405:
+        detail = f"{request.method} is not allowed on {request.url.path}"
+    return problem_response(
+        exc.status_code, detail, headers=exc.headers, instance=request.url.path
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # Log the traceback for operators; the client gets no internals.
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem_response(
+        500, "An unexpected error occurred; it has been logged.", instance=request.url.path
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _request_validation)
+    app.add_exception_handler(StarletteHTTPException, _http_exception)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+_DESCRIPTIONS = {
+    400: "Bad request",
+    401: "Missing, unknown, expired or revoked API key",
+    403: "The key's organisation may not do this",
+    404: "Not found (or not visible to this key)",
+    409: "Conflict with the current state",
+    412: "If-Match does not match the current version",
+    413: "Request body too large",
+    422: "Invalid input; `errors` lists every rejected field",
+    500: "Unexpected server error",
+    503: "Database unavailable or schema not migrated",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries for problem+json errors."""
+    return {
+        status: {
+            "description": _DESCRIPTIONS.get(status, HTTPStatus(status).phrase),
+            "model": Problem,
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status in statuses
+    }

@@ -1,0 +1,86 @@
+"""Coordinate reference systems and GeoJSON <-> geometry conversion in PostGIS.
+
+Storage is EPSG:25832 (metres, true areas in Germany). The API speaks GeoJSON in
+lon/lat (RFC 7946) by default and other CRS by OGC API Features Part 2 URIs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from geoalchemy2 import functions as gf
+from sqlalchemy import ColumnElement, cast, func, literal
+from sqlalchemy.dialects.postgresql import JSONB
+
+from landmarket.core.errors import FieldError, ValidationFailed
+from landmarket.db.base import STORAGE_SRID
+
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+EPSG_URI = "http://www.opengis.net/def/crs/EPSG/0/{}"
+
+
+@dataclass(frozen=True)
+class Crs:
+    uri: str
+    srid: int
+    # Geographic CRS get 7 decimals (~1 cm); projected ones 2 decimals (1 cm in metres).
+    decimals: int
+    label: str
+
+
+SUPPORTED_CRS: dict[str, Crs] = {
+    c.uri: c
+    for c in (
+        Crs(CRS84, 4326, 7, "WGS 84 lon/lat (CRS84)"),
+        Crs(EPSG_URI.format(4326), 4326, 7, "WGS 84"),
+        Crs(EPSG_URI.format(4258), 4258, 7, "ETRS89"),
+        Crs(EPSG_URI.format(25832), 25832, 2, "ETRS89 / UTM zone 32N"),
+        Crs(EPSG_URI.format(25833), 25833, 2, "ETRS89 / UTM zone 33N"),
+        Crs(EPSG_URI.format(31467), 31467, 2, "DHDN / 3-degree Gauss-Kruger zone 3"),
+        Crs(EPSG_URI.format(3857), 3857, 2, "WGS 84 / Pseudo-Mercator"),
+    )
+}
+DEFAULT_CRS = SUPPORTED_CRS[CRS84]
+_SHORT = re.compile(r"^(?:EPSG:|urn:ogc:def:crs:EPSG::)(\d+)$", re.IGNORECASE)
+
+
+def parse_crs(value: str | None, pointer: str = "/query/crs") -> Crs:
+    """Resolve an OGC CRS URI (or the common ``EPSG:n`` shorthand) to a supported CRS."""
+    if value is None or value == "":
+        return DEFAULT_CRS
+    value = value.strip()
+    if value.upper() in ("CRS84", "OGC:CRS84"):
+        return DEFAULT_CRS
+    short = _SHORT.match(value)
+    key = EPSG_URI.format(short.group(1)) if short else value
+    crs = SUPPORTED_CRS.get(key)
+    if crs is None:
+        supported = ", ".join(SUPPORTED_CRS)
+        raise ValidationFailed(
+            f"Unsupported CRS {value!r}",
+            errors=[FieldError(pointer=pointer, detail=f"supported: {supported}")],
+        )
+    return crs
+
+
+def content_crs_header(crs: Crs) -> dict[str, str]:
+    return {"Content-Crs": f"<{crs.uri}>"}
+
+
+def geojson_out(geom: ColumnElement[Any], crs: Crs = DEFAULT_CRS) -> ColumnElement[Any]:
+    """Geometry column -> GeoJSON (as jsonb) in the requested CRS, built in PostGIS.
+
+    Coordinates stay lon/lat (x/y) for every CRS: GeoJSON has no axis-order switch and
+    RFC 7946 clients expect easting first.
+    """
+    transformed = geom if crs.srid == STORAGE_SRID else gf.ST_Transform(geom, crs.srid)
+    return cast(func.ST_AsGeoJSON(transformed, crs.decimals), JSONB)
+
+
+def geojson_in(geometry: dict[str, Any], srid: int = 4326) -> ColumnElement[Any]:
+    """GeoJSON geometry (a validated dict) -> MultiPolygon in storage CRS, as a bound parameter."""
+    parsed = func.ST_SetSRID(func.ST_GeomFromGeoJSON(literal(json.dumps(geometry))), srid)
+    return func.ST_Multi(gf.ST_Transform(parsed, STORAGE_SRID))
