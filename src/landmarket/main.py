@@ -1,0 +1,90 @@
+"""Application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+import landmarket
+from landmarket.auth.router import admin_router as auth_admin_router
+from landmarket.auth.router import router as auth_router
+from landmarket.core.config import Settings, get_settings
+from landmarket.core.errors import install_error_handlers, problem_responses
+from landmarket.core.limits import BodySizeLimit
+from landmarket.db.embedded import EmbeddedCluster, EmbeddedError
+from landmarket.db.session import create_engine
+from landmarket.health.router import router as health_router
+from landmarket.municipalities.router import router as municipalities_router
+
+DESCRIPTION = """
+Inter-municipal commercial land marketplace: municipalities list reactivatable plots,
+companies post space requirements, and matching pairs them across municipal boundaries.
+
+Authenticate with `Authorization: Bearer <api key>`. Errors are RFC 9457
+`application/problem+json`. Boundary data: © GeoBasis-DE / BKG (Daten verändert).
+"""
+
+
+def _operation_id(route: APIRoute) -> str:
+    # Stable ids (the handler's name) so generated clients don't churn.
+    return route.name
+
+
+def resolve_database_url(settings: Settings) -> str:
+    url = settings.database_url_value()
+    if url:
+        return url
+    cluster = EmbeddedCluster(settings.data_dir)
+    if not cluster.status().running:
+        raise EmbeddedError(
+            "No LANDMARKET_DATABASE_URL and the embedded database is not running; "
+            "start it with `landmarket db start` or use `landmarket serve`"
+        )
+    return cluster.url()
+
+
+def create_app(settings: Settings | None = None, database_url: str | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    logging.basicConfig(level=settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(database_url or resolve_database_url(settings), settings)
+        app.state.engine = engine
+        app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="landmarket",
+        version=landmarket.__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+        responses=problem_responses(500),
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.include_router(health_router)
+    app.include_router(municipalities_router, prefix="/v1")
+    app.include_router(auth_router, prefix="/v1")
+    app.include_router(auth_admin_router, prefix="/v1/admin")
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["ETag", "Location", "Content-Crs"],
+        )
+    # Outermost, so oversized bodies are refused before anything reads them.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app
