@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
+
 import typer
 
 from landmarket.auth.cli import keys_app, orgs_app
+from landmarket.core.config import get_settings
+from landmarket.db.cli import app as db_app
+from landmarket.db.connect import SchemaBehind
+from landmarket.db.embedded import EmbeddedError
 from landmarket.municipalities.cli import app as municipalities_app
 
 app = typer.Typer(
@@ -13,6 +21,57 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+app.add_typer(db_app, name="db", help="Embedded database and schema migrations.")
 app.add_typer(municipalities_app, name="municipalities", help="Import and list municipalities.")
 app.add_typer(orgs_app, name="orgs", help="Organisations (municipalities, companies, agencies).")
 app.add_typer(keys_app, name="keys", help="API keys of organisations.")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to bind"),
+    port: int = typer.Option(8000, help="TCP port"),
+    workers: int = typer.Option(1, min=1, help="API worker processes"),
+    migrate: bool = typer.Option(
+        False, "--migrate", help="Apply pending migrations to a configured database first"
+    ),
+) -> None:
+    """Serve the API (on the embedded PostGIS unless LANDMARKET_DATABASE_URL is set)."""
+    from landmarket.serve import serve as run
+
+    run(get_settings(), host, port, workers, migrate)
+
+
+def render_openapi() -> str:
+    from landmarket.main import create_app
+
+    spec = create_app().openapi()
+    return json.dumps(spec, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+@app.command()
+def openapi(
+    output: Path = typer.Option(Path("openapi/openapi.json"), "--output", "-o"),
+    check: bool = typer.Option(False, "--check", help="Exit 1 if the file is not up to date"),
+) -> None:
+    """Write the OpenAPI document generated from the app."""
+    text = render_openapi()
+    if check:
+        current = output.read_text(encoding="utf-8") if output.exists() else ""
+        if current != text:
+            typer.echo(f"{output} is stale: run `landmarket openapi`", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"{output} is up to date")
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    typer.echo(f"wrote {output}")
+
+
+def main() -> None:
+    """Console entry point: operator-facing errors print as one line, not a traceback."""
+    try:
+        app()
+    except (EmbeddedError, SchemaBehind) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(1)

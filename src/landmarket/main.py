@@ -52,6 +52,8 @@ def resolve_database_url(settings: Settings) -> str:
 def create_app(settings: Settings | None = None, database_url: str | None = None) -> FastAPI:
     settings = settings or get_settings()
     logging.basicConfig(level=settings.log_level)
+    # Readiness checks read the schema revision on every probe; alembic would log each one.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

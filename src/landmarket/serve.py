@@ -1,0 +1,56 @@
+"""`landmarket serve`: the API on the configured database or the embedded cluster."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+import typer
+import uvicorn
+
+from landmarket.core.config import Settings
+from landmarket.db.connect import SchemaBehind, ensure_schema
+from landmarket.db.embedded import EmbeddedCluster
+from landmarket.db.session import create_engine, redacted
+
+
+async def _prepare_schema(url: str, settings: Settings, migrate_now: bool) -> None:
+    engine = create_engine(url, settings)
+    try:
+        await ensure_schema(engine, migrate_now=migrate_now)
+    finally:
+        await engine.dispose()
+
+
+def serve(settings: Settings, host: str, port: int, workers: int, migrate_now: bool) -> None:
+    url = settings.database_url_value()
+    cluster: EmbeddedCluster | None = None
+    started = False
+    if url is None:
+        cluster = EmbeddedCluster(settings.data_dir)
+        started = cluster.start()
+        url = cluster.url()
+        migrate_now = True  # the private cluster is ours to keep current
+        typer.echo(f"embedded PostGIS on 127.0.0.1:{cluster.port} ({cluster.pgdata})")
+    try:
+        try:
+            asyncio.run(_prepare_schema(url, settings, migrate_now))
+        except SchemaBehind as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from exc
+        typer.echo(f"database {redacted(url)} at head")
+        # Worker processes build the app from the environment, so hand them the URL there.
+        os.environ["LANDMARKET_DATABASE_URL"] = url
+        uvicorn.run(
+            "landmarket.main:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=settings.log_level.lower(),
+            proxy_headers=True,
+        )
+    finally:
+        if cluster is not None and started:
+            cluster.stop()
+            typer.echo("embedded PostGIS stopped")
