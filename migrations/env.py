@@ -3,28 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
-
 from alembic import context
 from geoalchemy2 import alembic_helpers
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from landmarket.db.migrate import include_object
 from landmarket.db.models import Base
 
 config = context.config
 target_metadata = Base.metadata
-
-# Tables and schemas that belong to PostGIS (or its optional extensions), not to us.
-_FOREIGN_TABLES = {"spatial_ref_sys", "layer", "topology"}
-
-
-def include_object(
-    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
-) -> bool:
-    if type_ == "table" and name in _FOREIGN_TABLES:
-        return False
-    return bool(alembic_helpers.include_object(obj, name, type_, reflected, compare_to))
 
 
 def _configure(connection: Connection) -> None:

@@ -49,7 +49,9 @@ async def ensure_schema(engine: AsyncEngine, *, migrate_now: bool) -> None:
 
 
 @asynccontextmanager
-async def cli_session(settings: Settings, url: str, *, embedded: bool) -> AsyncIterator[AsyncSession]:
+async def cli_session(
+    settings: Settings, url: str, *, embedded: bool
+) -> AsyncIterator[AsyncSession]:
     """One transaction for a CLI command: committed on success, rolled back on any error."""
     engine = create_engine(url, settings)
     try:

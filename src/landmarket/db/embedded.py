@@ -203,9 +203,15 @@ class EmbeddedCluster:
 
     # -- running commands ----------------------------------------------------------------------
 
-    def _run(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    def _run(
+        self, *args: str, check: bool = True, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
         kwargs: dict[str, object] = {}
-        env = {**os.environ, "LC_ALL": "C", "PGPASSWORD": str(self._read_state().get("password", ""))}
+        env = {
+            **os.environ,
+            "LC_ALL": "C",
+            "PGPASSWORD": str(self._read_state().get("password", "")),
+        }
         if self.run_as is not None:
             kwargs = {"user": self.run_as.pw_uid, "group": self.run_as.pw_gid, "extra_groups": []}
             env["HOME"] = self.run_as.pw_dir
@@ -295,11 +301,16 @@ class EmbeddedCluster:
         try:
             self._run(
                 install.tool("initdb"),
-                "-D", str(self.pgdata),
-                "-U", SUPERUSER,
-                "--pwfile", str(pwfile),
-                "--auth", "scram-sha-256",
-                "-E", "UTF8",
+                "-D",
+                str(self.pgdata),
+                "-U",
+                SUPERUSER,
+                "--pwfile",
+                str(pwfile),
+                "--auth",
+                "scram-sha-256",
+                "-E",
+                "UTF8",
                 "--no-locale",
             )
         except EmbeddedError:
@@ -325,10 +336,15 @@ class EmbeddedCluster:
             options = f"-p {port} -c listen_addresses=127.0.0.1 -k '{socket_dir}'"
             self._run(
                 self.install.tool("pg_ctl"),
-                "-D", str(self.pgdata),
-                "-l", str(self.pgdata / "server.log"),
-                "-o", options,
-                "-w", "-t", "60",
+                "-D",
+                str(self.pgdata),
+                "-l",
+                str(self.pgdata / "server.log"),
+                "-o",
+                options,
+                "-w",
+                "-t",
+                "60",
                 "start",
             )
             self._ensure_database(DB_NAME)
@@ -339,14 +355,26 @@ class EmbeddedCluster:
         with self._locked():
             if self._live_pid() is None:
                 return False
-            self._run(self.install.tool("pg_ctl"), "-D", str(self.pgdata), "-m", "fast", "-w", "stop")
+            self._run(
+                self.install.tool("pg_ctl"), "-D", str(self.pgdata), "-m", "fast", "-w", "stop"
+            )
             return True
 
     def psql(self, sql: str, database: str = "postgres") -> str:
         out = self._run(
             self.install.tool("psql"),
-            "-h", "127.0.0.1", "-p", str(self.port), "-U", SUPERUSER, "-d", database,
-            "-v", "ON_ERROR_STOP=1", "-tAc", sql,
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            SUPERUSER,
+            "-d",
+            database,
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-tAc",
+            sql,
         )
         return out.stdout.strip()
 
@@ -360,7 +388,13 @@ class EmbeddedCluster:
                 return
             proc = self._run(
                 self.install.tool("createdb"),
-                "-h", "127.0.0.1", "-p", str(self.port), "-U", SUPERUSER, name,
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                SUPERUSER,
+                name,
                 check=False,
             )
             if proc.returncode == 0:

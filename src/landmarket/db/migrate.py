@@ -4,15 +4,30 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from geoalchemy2 import alembic_helpers
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import landmarket
+
+
+# Tables that belong to PostGIS (or its optional extensions), not to us.
+_FOREIGN_TABLES = {"spatial_ref_sys", "layer", "topology"}
+
+
+def include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    """Autogenerate filter: skip PostGIS's tables, let GeoAlchemy2 handle spatial indexes."""
+    if type_ == "table" and name in _FOREIGN_TABLES:
+        return False
+    return bool(alembic_helpers.include_object(obj, name, type_, reflected, compare_to))
 
 
 def migrations_dir() -> Path:

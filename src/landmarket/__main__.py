@@ -1,0 +1,3 @@
+from landmarket.cli import main
+
+main()

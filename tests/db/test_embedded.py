@@ -1,0 +1,140 @@
+"""The private PostGIS cluster: life cycle, persistence, crash recovery, clear errors."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from landmarket.db import embedded
+from landmarket.db.embedded import EmbeddedCluster, EmbeddedError, PgInstall, free_port
+
+
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    # Under /tmp with 0711 so that, as root, the postgres user can reach it.
+    path = Path(tempfile.mkdtemp(prefix="landmarket-embedded-", dir="/tmp"))
+    path.chmod(0o711)
+    yield path
+    cluster = EmbeddedCluster(path)
+    if cluster.status().running:
+        cluster.stop()
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_start_reuse_persist_stop(data_dir: Path) -> None:
+    cluster = EmbeddedCluster(data_dir)
+    assert cluster.start() is True
+    assert cluster.start() is False, "a second start reuses the running cluster"
+    cluster.psql("CREATE TABLE survivor (id int); INSERT INTO survivor VALUES (42)", "landmarket")
+    assert cluster.psql("SELECT name FROM pg_available_extensions WHERE name = 'postgis'")
+    assert cluster.stop() is True
+    assert cluster.status().running is False
+    assert cluster.stop() is False
+
+    again = EmbeddedCluster(data_dir)
+    assert again.start() is True
+    assert again.psql("SELECT id FROM survivor", "landmarket") == "42"
+    if os.geteuid() == 0:
+        owner = pwd.getpwuid((data_dir / "pgdata").stat().st_uid).pw_name
+        assert owner == "postgres", "as root the server runs as the postgres user"
+    assert oct((data_dir / "embedded.json").stat().st_mode & 0o777) == "0o600"
+
+
+def test_listens_only_on_loopback_with_a_password(data_dir: Path) -> None:
+    cluster = EmbeddedCluster(data_dir)
+    cluster.start()
+    assert cluster.psql("SHOW listen_addresses") == "127.0.0.1"
+    hba = cluster.psql("SELECT DISTINCT auth_method FROM pg_hba_file_rules")
+    assert set(hba.split()) == {"scram-sha-256"}
+
+
+def test_stale_postmaster_pid_after_crash_does_not_block(data_dir: Path) -> None:
+    cluster = EmbeddedCluster(data_dir)
+    cluster.start()
+    pid = cluster.status().pid
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert (data_dir / "pgdata" / "postmaster.pid").exists(), "kill -9 leaves the pid file"
+    assert cluster.status().running is False
+    assert cluster.start() is True
+    assert cluster.psql("SELECT 1") == "1"
+
+
+def test_port_taken_by_someone_else_moves_the_cluster(data_dir: Path) -> None:
+    import socket
+
+    cluster = EmbeddedCluster(data_dir)
+    cluster.start()
+    old_port = cluster.port
+    cluster.stop()
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", old_port))
+        squatter.listen()
+        cluster.start()
+        assert cluster.port != old_port
+        assert cluster.psql("SELECT 1") == "1"
+
+
+def test_missing_postgresql_names_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(embedded, "_candidate_bindirs", list)
+    with pytest.raises(EmbeddedError, match=r"apt-get install postgresql"):
+        embedded.find_install()
+
+
+def test_missing_postgis_names_the_package(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    real = embedded.find_install()
+    bare = PgInstall(bindir=real.bindir, sharedir=tmp_path, version=real.version)
+    monkeypatch.setattr(embedded, "_install_from", lambda _bindir: bare)
+    with pytest.raises(EmbeddedError, match=rf"postgresql-{real.version}-postgis-3"):
+        embedded.find_install()
+
+
+def _wait_for(url: str, timeout: float) -> httpx.Response:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return httpx.get(url, timeout=2)
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
+
+
+def test_serve_runs_on_embedded_postgis_and_stops_it(data_dir: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "LANDMARKET_DATA_DIR": str(data_dir)}
+    env.pop("LANDMARKET_DATABASE_URL", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "landmarket", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert _wait_for(f"http://127.0.0.1:{port}/healthz", 60).status_code == 200
+        ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
+        assert ready.status_code == 200, ready.text
+        assert EmbeddedCluster(data_dir).status().running
+    finally:
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, output
+    assert "embedded PostGIS stopped" in output
+    assert EmbeddedCluster(data_dir).status().running is False
