@@ -21,6 +21,14 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _fresh_settings() -> None:
+    # Each invocation reads the environment anew (matters when tests invoke several in a row).
+    get_settings.cache_clear()
+
+
 app.add_typer(db_app, name="db", help="Embedded database and schema migrations.")
 app.add_typer(municipalities_app, name="municipalities", help="Import and list municipalities.")
 app.add_typer(orgs_app, name="orgs", help="Organisations (municipalities, companies, agencies).")

@@ -15,8 +15,9 @@ import landmarket
 from landmarket.auth.router import admin_router as auth_admin_router
 from landmarket.auth.router import router as auth_router
 from landmarket.core.config import Settings, get_settings
-from landmarket.core.errors import install_error_handlers, problem_responses
+from landmarket.core.errors import install_error_handlers
 from landmarket.core.limits import BodySizeLimit
+from landmarket.core.openapi import install_openapi
 from landmarket.db.embedded import EmbeddedCluster, EmbeddedError
 from landmarket.db.session import create_engine
 from landmarket.health.router import router as health_router
@@ -71,10 +72,10 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         description=DESCRIPTION,
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
-        responses=problem_responses(500),
     )
     app.state.settings = settings
     install_error_handlers(app)
+    install_openapi(app)
     app.include_router(health_router)
     app.include_router(municipalities_router, prefix="/v1")
     app.include_router(auth_router, prefix="/v1")

@@ -1,0 +1,48 @@
+# Two entry points do all set-up: `make run` and `make test`. Both are idempotent and fast
+# when everything is already installed.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: run test lint typecheck openapi check-openapi bench system-deps venv clean
+
+system-deps:
+	@scripts/install-system-deps.sh
+
+$(STAMP):
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "landmarket needs Python >= 3.11 (set PYTHON=python3.X)")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
+	@$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+venv: $(STAMP)
+
+## Start the service on its embedded PostGIS with the demo region, on http://$(HOST):$(PORT)
+run: system-deps venv
+	$(BIN)/landmarket serve --demo --host $(HOST) --port $(PORT)
+
+lint: venv
+	$(BIN)/ruff check src tests migrations
+	$(BIN)/ruff format --check src tests migrations
+
+typecheck: venv
+	$(BIN)/mypy
+
+openapi: venv
+	$(BIN)/landmarket openapi
+
+check-openapi: venv
+	$(BIN)/landmarket openapi --check
+
+## The whole suite: lint, types, OpenAPI freshness, tests on a throwaway PostGIS
+test: system-deps venv lint typecheck check-openapi
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
