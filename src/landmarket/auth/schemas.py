@@ -1,0 +1,88 @@
+"""Request and response bodies for organisations, API keys and ``/v1/me``."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated
+
+from pydantic import AwareDatetime, Field, StringConstraints, field_validator
+
+from landmarket.auth.models import OrgKind
+from landmarket.core.schemas import ApiModel, ReadModel
+
+Ags = Annotated[str, StringConstraints(pattern=r"^[0-9]{8}$")]
+RegionSlug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# NACE Rev. 2: section letter and/or division, group, class ("C", "C25", "25.62").
+Nace = Annotated[str, StringConstraints(pattern=r"^(?:[A-U]|[A-U]?\d{2}(?:\.\d{1,2})?)$")]
+
+
+class OrganizationCreate(ApiModel):
+    """Which of `ags`, `home_ags`, `regions` and `sector_nace` apply depends on `kind`;
+    a field that does not apply to the kind is rejected, not ignored."""
+
+    kind: OrgKind
+    name: Name
+    ags: list[Ags] | None = Field(
+        default=None, description="municipality: the AGS whose plots it may edit (at least one)"
+    )
+    home_ags: Ags | None = Field(default=None, description="company: AGS it is based in")
+    regions: list[RegionSlug] | None = Field(
+        default=None, description="agency: slugs of the regions whose reports it reads"
+    )
+    sector_nace: Nace | None = Field(default=None, description="company: NACE Rev. 2 code")
+
+
+class OrganizationRead(ReadModel):
+    id: uuid.UUID
+    kind: OrgKind
+    name: str
+    ags: list[str] = Field(description="municipality: editable AGS; empty for other kinds")
+    regions: list[str] = Field(description="agency: region slugs; empty for other kinds")
+    home_ags: str | None
+    sector_nace: str | None
+    created_at: datetime
+
+
+class MeRead(ReadModel):
+    id: uuid.UUID
+    kind: OrgKind
+    name: str
+    ags: list[str]
+    regions: list[str]
+    home_ags: str | None
+    sector_nace: str | None
+    key_prefix: str = Field(description="Visible prefix of the key used for this request")
+
+
+class ApiKeyCreate(ApiModel):
+    name: Name = Field(description="What the key is for, e.g. 'QGIS sync'")
+    expires_at: AwareDatetime | None = Field(
+        default=None, description="Optional expiry (with time zone); must be in the future"
+    )
+
+    @field_validator("expires_at")
+    @classmethod
+    def _in_future(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value <= datetime.now(UTC):
+            raise ValueError("must be in the future")
+        return value
+
+
+class ApiKeyRead(ReadModel):
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    name: str
+    prefix: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyRead):
+    # repr=False keeps the secret out of logs should the object ever be logged.
+    key: str = Field(
+        repr=False, description="The full key. Shown only in this response: store it now."
+    )
