@@ -13,14 +13,9 @@ import shapely
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from landmarket.municipalities.importer import (
-    FieldNames,
-    InvalidRowsError,
-    MunicipalityImportError,
-    import_file,
-    normalize_ags,
-)
+from landmarket.municipalities.importer import InvalidRowsError, import_file
 from landmarket.municipalities.models import Municipality, Region, region_municipalities
+from landmarket.municipalities.reader import FieldNames, MunicipalityImportError, normalize_ags
 from tests.municipalities.conftest import feature, square, write_geojson
 
 KM = 1000.0

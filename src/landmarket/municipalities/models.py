@@ -69,9 +69,7 @@ class Region(Timestamped, Base):
     slug: Mapped[str] = mapped_column(String(63), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     # Policy knobs, e.g. the weight of the brownfield reactivation bonus in matching.
-    settings: Mapped[dict[str, Any]] = mapped_column(
-        JSONB, nullable=False, server_default="{}"
-    )
+    settings: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default="{}")
 
     municipalities: Mapped[list[Municipality]] = relationship(
         secondary=region_municipalities, back_populates="regions", lazy="raise"
