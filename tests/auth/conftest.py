@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
@@ -42,7 +43,8 @@ def pointers(body: dict[str, object]) -> list[str]:
     return [e["pointer"] for e in errors]
 
 
-async def count(session: AsyncSession, model: type[object]) -> int:
+async def count(session: AsyncSession, model: Any) -> int:
+    # model: a mapped class or a Table.
     return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 

@@ -123,6 +123,8 @@ async def test_non_admin_keys_get_403_on_admin_endpoints(
 async def test_admin_endpoints_without_key_are_401(client: httpx.AsyncClient) -> None:
     assert_401(await client.get("/v1/admin/organizations"))
     assert_401(await client.post("/v1/admin/organizations", json={"kind": "admin", "name": "X"}))
+    # Authentication comes before body validation: no schema hints for anonymous callers.
+    assert_401(await client.post("/v1/admin/organizations", json={"kind": "nope"}))
 
 
 async def test_last_used_at_is_set_and_not_rewritten_every_request(

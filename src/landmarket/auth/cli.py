@@ -51,8 +51,12 @@ def _fail_fields(summary: str, pointers_details: list[tuple[str, str]]) -> NoRet
     lines = [summary]
     for pointer, detail in pointers_details:
         parts = pointer.strip("/").split("/")
-        field = parts[1] if len(parts) > 1 and parts[0] == "body" else parts[0]
-        lines.append(f"  {_OPTION.get(field, field)}: {detail}")
+        if parts[0] == "body":
+            parts = parts[1:]
+        option = _OPTION.get(parts[0], parts[0])
+        # A repeated option's error names which occurrence, counting from 1.
+        which = f" #{int(parts[1]) + 1}" if len(parts) > 1 and parts[1].isdigit() else ""
+        lines.append(f"  {option}{which}: {detail}")
     _fail("\n".join(lines))
 
 

@@ -68,7 +68,7 @@ def require_kinds(*kinds: OrgKind) -> Callable[[AuthPrincipal], Awaitable[AuthPr
 
     async def guard(principal: Annotated[AuthPrincipal, Depends(get_principal)]) -> AuthPrincipal:
         if principal.kind not in allowed:
-            raise Forbidden(f"This needs the key of a {names} organisation")
+            raise Forbidden(f"Only {names} organisations may do this")
         return principal
 
     return guard
