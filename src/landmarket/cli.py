@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ import typer
 from landmarket.auth.cli import keys_app, orgs_app
 from landmarket.core.config import get_settings
 from landmarket.db.cli import app as db_app
-from landmarket.db.connect import SchemaBehind
+from landmarket.db.connect import SchemaBehind, database_url
 from landmarket.db.embedded import EmbeddedError
 from landmarket.municipalities.cli import app as municipalities_app
 
@@ -43,11 +44,32 @@ def serve(
     migrate: bool = typer.Option(
         False, "--migrate", help="Apply pending migrations to a configured database first"
     ),
+    demo: bool = typer.Option(False, "--demo", help="Seed the demo region and keys first"),
 ) -> None:
     """Serve the API (on the embedded PostGIS unless LANDMARKET_DATABASE_URL is set)."""
     from landmarket.serve import serve as run
 
-    run(get_settings(), host, port, workers, migrate)
+    run(get_settings(), host=host, port=port, workers=workers, migrate_now=migrate, demo=demo)
+
+
+@app.command("demo")
+def demo_command(
+    municipalities: Path | None = typer.Option(
+        None,
+        "--municipalities",
+        exists=True,
+        help="Real boundaries (Shapefile, GeoPackage, GeoJSON) instead of the synthetic region",
+    ),
+) -> None:
+    """Seed a demo region with organisations and API keys (synthetic unless --municipalities)."""
+    from landmarket.demo import describe, seed_demo_database
+
+    settings = get_settings()
+    with database_url(settings) as (url, embedded):
+        result = asyncio.run(
+            seed_demo_database(settings, url, embedded=embedded, municipalities_path=municipalities)
+        )
+    typer.echo(describe(result))
 
 
 def render_openapi() -> str:

@@ -12,6 +12,7 @@ from landmarket.core.config import Settings
 from landmarket.db.connect import SchemaBehind, ensure_schema
 from landmarket.db.embedded import EmbeddedCluster
 from landmarket.db.session import create_engine, redacted
+from landmarket.demo import describe, seed_demo_database
 
 
 async def _prepare_schema(url: str, settings: Settings, migrate_now: bool) -> None:
@@ -22,7 +23,9 @@ async def _prepare_schema(url: str, settings: Settings, migrate_now: bool) -> No
         await engine.dispose()
 
 
-def serve(settings: Settings, host: str, port: int, workers: int, migrate_now: bool) -> None:
+def serve(
+    settings: Settings, *, host: str, port: int, workers: int, migrate_now: bool, demo: bool
+) -> None:
     url = settings.database_url_value()
     cluster: EmbeddedCluster | None = None
     started = False
@@ -39,6 +42,12 @@ def serve(settings: Settings, host: str, port: int, workers: int, migrate_now: b
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from exc
         typer.echo(f"database {redacted(url)} at head")
+        base_url = f"http://{host}:{port}"
+        if demo:
+            result = asyncio.run(seed_demo_database(settings, url, embedded=cluster is not None))
+            typer.echo(describe(result, base_url))
+        else:
+            typer.echo(f"API: {base_url}/v1  docs: {base_url}/docs")
         # Worker processes build the app from the environment, so hand them the URL there.
         os.environ["LANDMARKET_DATABASE_URL"] = url
         uvicorn.run(

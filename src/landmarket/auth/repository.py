@@ -144,6 +144,17 @@ async def organization_exists(session: AsyncSession, org_id: uuid.UUID) -> bool:
     return (await session.scalar(stmt)) is not None
 
 
+async def find_organization_id(session: AsyncSession, kind: OrgKind, name: str) -> uuid.UUID | None:
+    """The oldest organisation of this kind and name (names are not unique in general)."""
+    stmt = (
+        select(Organization.id)
+        .where(Organization.kind == kind, Organization.name == name)
+        .order_by(Organization.created_at, Organization.id)
+        .limit(1)
+    )
+    return await session.scalar(stmt)
+
+
 async def list_organizations(
     session: AsyncSession,
     *,

@@ -1,0 +1,67 @@
+"""`landmarket demo`: idempotent seeding with keys that work."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from landmarket.auth.models import Organization
+from landmarket.demo import seed_demo
+
+
+async def test_demo_seeds_region_orgs_and_working_keys(
+    session: AsyncSession, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    first = await seed_demo(session, tmp_path)
+    await session.commit()
+    second = await seed_demo(session, tmp_path)
+    await session.commit()
+
+    assert first.municipalities == 12
+    assert [k.key for k in first.keys] == [k.key for k in second.keys], "keys are reused"
+    assert await session.scalar(select(func.count()).select_from(Organization)) == 4
+    assert (tmp_path / "demo-keys.json").stat().st_mode & 0o777 == 0o600
+
+    kinds = {}
+    for demo_key in second.keys:
+        me = await client.get("/v1/me", headers={"Authorization": f"Bearer {demo_key.key}"})
+        assert me.status_code == 200, me.text
+        kinds[demo_key.kind.value] = me.json()
+    assert set(kinds) == {"municipality", "company", "agency", "admin"}
+    # The company is based in another town than the one the municipality key edits.
+    assert kinds["company"]["home_ags"] not in kinds["municipality"]["ags"]
+    assert kinds["agency"]["regions"] == ["demo"]
+
+    listed = await client.get("/v1/municipalities", params={"region": "demo"})
+    assert listed.status_code == 200
+    assert len(listed.json()["items"]) == 12
+
+
+async def test_demo_replaces_keys_that_no_longer_work(
+    session: AsyncSession, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    first = await seed_demo(session, tmp_path)
+    await session.commit()
+    admin = next(k for k in first.keys if k.kind.value == "admin")
+    company = next(k for k in first.keys if k.kind.value == "company")
+    me = await client.get("/v1/me", headers={"Authorization": f"Bearer {company.key}"})
+    assert me.status_code == 200
+    listing = await client.get(
+        f"/v1/admin/organizations/{me.json()['id']}/api-keys",
+        headers={"Authorization": f"Bearer {admin.key}"},
+    )
+    (only,) = listing.json()
+    revoked = await client.delete(
+        f"/v1/admin/api-keys/{only['id']}", headers={"Authorization": f"Bearer {admin.key}"}
+    )
+    assert revoked.status_code == 204
+
+    second = await seed_demo(session, tmp_path)
+    await session.commit()
+    new_company = next(k for k in second.keys if k.kind.value == "company")
+    assert new_company.key != company.key
+    me = await client.get("/v1/me", headers={"Authorization": f"Bearer {new_company.key}"})
+    assert me.status_code == 200
