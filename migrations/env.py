@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+
 from alembic import context
 from geoalchemy2 import alembic_helpers
 from sqlalchemy.engine import Connection

@@ -12,7 +12,7 @@ import typer
 from landmarket.auth.cli import keys_app, orgs_app
 from landmarket.core.config import get_settings
 from landmarket.db.cli import app as db_app
-from landmarket.db.connect import SchemaBehind, database_url
+from landmarket.db.connect import SchemaBehindError, database_url
 from landmarket.db.embedded import EmbeddedError
 from landmarket.municipalities.cli import app as municipalities_app
 
@@ -102,6 +102,6 @@ def main() -> None:
     """Console entry point: operator-facing errors print as one line, not a traceback."""
     try:
         app()
-    except (EmbeddedError, SchemaBehind) as exc:
+    except (EmbeddedError, SchemaBehindError) as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(1)

@@ -9,7 +9,7 @@ import typer
 import uvicorn
 
 from landmarket.core.config import Settings
-from landmarket.db.connect import SchemaBehind, ensure_schema
+from landmarket.db.connect import SchemaBehindError, ensure_schema
 from landmarket.db.embedded import EmbeddedCluster
 from landmarket.db.session import create_engine, redacted
 from landmarket.demo import describe, seed_demo_database
@@ -38,7 +38,7 @@ def serve(
     try:
         try:
             asyncio.run(_prepare_schema(url, settings, migrate_now))
-        except SchemaBehind as exc:
+        except SchemaBehindError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from exc
         typer.echo(f"database {redacted(url)} at head")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from landmarket.db import migrate
@@ -44,7 +45,7 @@ async def test_readyz_is_503_when_schema_is_behind(
         assert "landmarket db upgrade" in str(body["detail"])
     finally:
         async with engine.begin() as conn:
-            await conn.exec_driver_sql(f"UPDATE alembic_version SET version_num = '{head}'")
+            await conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": head})
 
 
 async def test_unknown_route_is_problem_404(client: httpx.AsyncClient) -> None:
@@ -56,9 +57,7 @@ async def test_wrong_method_is_problem_405(client: httpx.AsyncClient) -> None:
     assert_problem(await client.delete("/healthz"), 405)
 
 
-async def test_oversized_body_is_problem_413(
-    client: httpx.AsyncClient, app: FastAPI
-) -> None:
+async def test_oversized_body_is_problem_413(client: httpx.AsyncClient, app: FastAPI) -> None:
     limit = app.state.settings.max_body_bytes
     response = await client.post("/v1/admin/organizations", content=b"x" * (limit + 1))
     assert_problem(response, 413)

@@ -95,9 +95,7 @@ def test_missing_postgresql_names_what_to_install(monkeypatch: pytest.MonkeyPatc
         embedded.find_install()
 
 
-def test_missing_postgis_names_the_package(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_missing_postgis_names_the_package(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     real = embedded.find_install()
     bare = PgInstall(bindir=real.bindir, sharedir=tmp_path, version=real.version)
     monkeypatch.setattr(embedded, "_install_from", lambda _bindir: bare)

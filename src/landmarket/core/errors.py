@@ -174,9 +174,7 @@ async def _http_exception(request: Request, exc: Exception) -> JSONResponse:
         detail = f"No resource at {request.url.path}"
     elif exc.status_code == 405:
         detail = f"{request.method} is not allowed on {request.url.path}"
-    return problem_response(
-        exc.status_code, detail, headers=exc.headers, instance=request.url.path
-    )
+    return problem_response(exc.status_code, detail, headers=exc.headers, instance=request.url.path)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

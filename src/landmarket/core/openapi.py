@@ -23,7 +23,7 @@ def _normalise(operation: dict[str, Any]) -> None:
     responses.setdefault("500", {"description": "Unexpected server error"})
     for code, response in responses.items():
         if code[0] in "45":
-            # FastAPI's own 422 schema and `model=` render as application/json; we send problem+json.
+            # FastAPI documents its own 422 as application/json; we send problem+json.
             response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": _PROBLEM_REF}}
 
 

@@ -13,7 +13,7 @@ from landmarket.db.embedded import EmbeddedCluster
 from landmarket.db.session import create_engine
 
 
-class SchemaBehind(RuntimeError):
+class SchemaBehindError(RuntimeError):
     pass
 
 
@@ -42,7 +42,7 @@ async def ensure_schema(engine: AsyncEngine, *, migrate_now: bool) -> None:
         await migrate.upgrade(engine)
         return
     current = await migrate.current_revision(engine)
-    raise SchemaBehind(
+    raise SchemaBehindError(
         f"The database schema is at {current or 'no revision'}, this version needs "
         f"{migrate.head_revision()}: run `landmarket db upgrade` (or pass --migrate)"
     )
@@ -56,8 +56,8 @@ async def cli_session(
     engine = create_engine(url, settings)
     try:
         await ensure_schema(engine, migrate_now=embedded)
-        async with async_sessionmaker(engine, expire_on_commit=False)() as session:
-            async with session.begin():
-                yield session
+        maker = async_sessionmaker(engine, expire_on_commit=False)
+        async with maker() as session, session.begin():
+            yield session
     finally:
         await engine.dispose()

@@ -40,8 +40,8 @@ class EmbeddedError(RuntimeError):
 def _apt_hint(version: str | None) -> str:
     ver = version or "<version>"
     return (
-        f"install them, e.g. on Debian/Ubuntu: apt-get install postgresql postgresql-{ver}-postgis-3"
-        " (or set LANDMARKET_DATABASE_URL to an existing PostGIS server)"
+        "install them, e.g. on Debian/Ubuntu: apt-get install postgresql "
+        f"postgresql-{ver}-postgis-3 (or set LANDMARKET_DATABASE_URL to an existing PostGIS server)"
     )
 
 
@@ -75,8 +75,7 @@ def _candidate_bindirs() -> list[Path]:
         if root.is_dir():
             found.extend(p / "bin" for p in sorted(root.iterdir(), key=_major, reverse=True))
     found.extend(sorted(Path("/usr").glob("pgsql-*/bin"), key=lambda p: _major(p.parent)))
-    seen: set[Path] = set()
-    return [p for p in found if not (p in seen or seen.add(p))]
+    return list(dict.fromkeys(found))  # de-duplicated, order kept
 
 
 def _install_from(bindir: Path) -> PgInstall | None:
@@ -215,7 +214,7 @@ class EmbeddedCluster:
         if self.run_as is not None:
             kwargs = {"user": self.run_as.pw_uid, "group": self.run_as.pw_gid, "extra_groups": []}
             env["HOME"] = self.run_as.pw_dir
-        proc = subprocess.run(
+        proc: subprocess.CompletedProcess[str] = subprocess.run(
             list(args),
             capture_output=True,
             text=True,
@@ -379,11 +378,11 @@ class EmbeddedCluster:
         return out.stdout.strip()
 
     def _ensure_database(self, name: str) -> None:
-        # Names come from this module only; quote_ident-style quoting keeps them literal anyway.
+        # psql -c cannot bind parameters; the name is restricted to [a-z0-9_] just below.
         if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
             raise EmbeddedError(f"invalid database name {name!r}")
         for _ in range(20):
-            exists = self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'")
+            exists = self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'")  # noqa: S608
             if exists == "1":
                 return
             proc = self._run(

@@ -14,6 +14,7 @@ from typing import Any
 from geoalchemy2 import functions as gf
 from sqlalchemy import ColumnElement, cast, func, literal
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import QueryableAttribute
 
 from landmarket.core.errors import FieldError, ValidationFailed
 from landmarket.db.base import STORAGE_SRID
@@ -70,7 +71,9 @@ def content_crs_header(crs: Crs) -> dict[str, str]:
     return {"Content-Crs": f"<{crs.uri}>"}
 
 
-def geojson_out(geom: ColumnElement[Any], crs: Crs = DEFAULT_CRS) -> ColumnElement[Any]:
+def geojson_out(
+    geom: ColumnElement[Any] | QueryableAttribute[Any], crs: Crs = DEFAULT_CRS
+) -> ColumnElement[Any]:
     """Geometry column -> GeoJSON (as jsonb) in the requested CRS, built in PostGIS.
 
     Coordinates stay lon/lat (x/y) for every CRS: GeoJSON has no axis-order switch and

@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 import landmarket
 
-
 # Tables that belong to PostGIS (or its optional extensions), not to us.
 _FOREIGN_TABLES = {"spatial_ref_sys", "layer", "topology"}
 
@@ -27,7 +26,10 @@ def include_object(
     """Autogenerate filter: skip PostGIS's tables, let GeoAlchemy2 handle spatial indexes."""
     if type_ == "table" and name in _FOREIGN_TABLES:
         return False
-    return bool(alembic_helpers.include_object(obj, name, type_, reflected, compare_to))
+    keep = alembic_helpers.include_object(  # type: ignore[no-untyped-call]
+        obj, name, type_, reflected, compare_to
+    )
+    return bool(keep)
 
 
 def migrations_dir() -> Path:
