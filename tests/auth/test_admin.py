@@ -47,6 +47,10 @@ ORGS = "/v1/admin/organizations"
             {"ags": [], "regions": ["frm"], "home_ags": None},
         ),
         ({"kind": "admin", "name": "  Second ops  "}, {"name": "Second ops", "ags": []}),
+        (
+            {"kind": "admin", "name": "Third", "ags": [], "regions": [], "home_ags": None},
+            {"ags": [], "regions": [], "home_ags": None},
+        ),
     ],
 )
 async def test_admin_creates_each_kind(

@@ -22,7 +22,7 @@ from landmarket.auth.models import OrgKind
 from landmarket.auth.schemas import ApiKeyCreate, ApiKeyRead, OrganizationCreate
 from landmarket.core.config import get_settings
 from landmarket.core.errors import AppError, validation_errors
-from landmarket.db.connect import SchemaBehind, cli_session, database_url
+from landmarket.db.connect import SchemaBehindError, cli_session, database_url
 
 orgs_app = typer.Typer(no_args_is_help=True)
 keys_app = typer.Typer(no_args_is_help=True)
@@ -75,7 +75,7 @@ def _run(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         if exc.errors:
             _fail_fields(exc.detail, [(e.pointer, e.detail) for e in exc.errors])
         _fail(exc.detail)
-    except (SchemaBehind, OSError) as exc:
+    except (SchemaBehindError, OSError) as exc:
         _fail(str(exc))
     except DBAPIError as exc:
         # The driver's message only: SQLAlchemy's own text would list the bound parameters.

@@ -43,7 +43,8 @@ def _kind_errors(data: OrganizationCreate) -> list[FieldError]:
     errors: list[FieldError] = []
     for field in ("ags", "home_ags", "regions", "sector_nace"):
         value = getattr(data, field)
-        if field not in allowed and value is not None:
+        # Empty lists are tolerated: clients that always send every field mean "none".
+        if field not in allowed and value:
             errors.append(
                 FieldError(pointer=f"/body/{field}", detail=f"not allowed for kind {data.kind}")
             )
