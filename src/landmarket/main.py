@@ -22,6 +22,7 @@ from landmarket.db.embedded import EmbeddedCluster, EmbeddedError
 from landmarket.db.session import create_engine
 from landmarket.health.router import router as health_router
 from landmarket.municipalities.router import router as municipalities_router
+from landmarket.plots.router import router as plots_router
 
 DESCRIPTION = """
 Inter-municipal commercial land marketplace: municipalities list reactivatable plots,
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app.include_router(health_router)
     app.include_router(municipalities_router, prefix="/v1")
     app.include_router(auth_router, prefix="/v1")
+    app.include_router(plots_router, prefix="/v1")
     app.include_router(auth_admin_router, prefix="/v1/admin")
     if settings.cors_origins:
         app.add_middleware(

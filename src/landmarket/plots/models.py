@@ -1,0 +1,160 @@
+"""Plots (Flächen) listed by municipalities."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    ARRAY,
+    Boolean,
+    CheckConstraint,
+    Computed,
+    Date,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    Uuid,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from landmarket.db.base import STORAGE_SRID, Base, Timestamped
+
+
+class Category(enum.StrEnum):
+    brownfield = "brownfield"
+    vacant_building = "vacant_building"
+    infill_gap = "infill_gap"
+    commercial_site = "commercial_site"
+    greenfield_reserve = "greenfield_reserve"
+
+
+class Zoning(enum.StrEnum):
+    MU = "MU"
+    MI = "MI"
+    MK = "MK"
+    GE = "GE"
+    GI = "GI"
+    SO = "SO"
+    inner_area_34 = "inner_area_34"
+    other = "other"
+
+
+class PlanningStatus(enum.StrEnum):
+    binding_plan = "binding_plan"
+    inner_area = "inner_area"
+    plan_in_preparation = "plan_in_preparation"
+    none = "none"
+
+
+class Contamination(enum.StrEnum):
+    none = "none"
+    suspected = "suspected"
+    confirmed = "confirmed"
+    remediated = "remediated"
+    unknown = "unknown"
+
+
+class Servicing(enum.StrEnum):
+    developed = "developed"
+    partially_developed = "partially_developed"
+    undeveloped = "undeveloped"
+
+
+class Tenure(enum.StrEnum):
+    sale = "sale"
+    lease = "lease"
+    sale_or_lease = "sale_or_lease"
+    hereditary_lease = "hereditary_lease"
+
+
+class Ownership(enum.StrEnum):
+    municipal = "municipal"
+    private = "private"
+    mixed = "mixed"
+
+
+class PlotStatus(enum.StrEnum):
+    draft = "draft"
+    published = "published"
+    reserved = "reserved"
+    under_negotiation = "under_negotiation"
+    transferred = "transferred"
+    withdrawn = "withdrawn"
+
+
+def _enum(cls: type[enum.StrEnum], name: str) -> Enum:
+    # VARCHAR + CHECK instead of a native enum: adding a value needs no ALTER TYPE dance.
+    return Enum(cls, native_enum=False, create_constraint=True, length=32, name=name)
+
+
+class Plot(Timestamped, Base):
+    __tablename__ = "plots"
+    __table_args__ = (
+        UniqueConstraint("municipality_ags", "external_id"),
+        CheckConstraint("version >= 1", name="version_positive"),
+        # Listings filter by status and page by id.
+        Index("ix_plots_status_id", "status", "id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    municipality_ags: Mapped[str] = mapped_column(
+        String(8), ForeignKey("municipalities.ags", ondelete="RESTRICT"), nullable=False
+    )
+    external_id: Mapped[str] = mapped_column(String(128), nullable=False)
+    title: Mapped[str] = mapped_column(String(200), nullable=False)
+    description: Mapped[str | None] = mapped_column(String(5000))
+    category: Mapped[Category | None] = mapped_column(_enum(Category, "plot_category"))
+    zoning: Mapped[Zoning | None] = mapped_column(_enum(Zoning, "plot_zoning"))
+    planning_status: Mapped[PlanningStatus | None] = mapped_column(
+        _enum(PlanningStatus, "plot_planning_status")
+    )
+    emission_quota_db: Mapped[float | None] = mapped_column(Float)
+    contamination: Mapped[Contamination | None] = mapped_column(
+        _enum(Contamination, "plot_contamination")
+    )
+    servicing: Mapped[Servicing | None] = mapped_column(_enum(Servicing, "plot_servicing"))
+    fibre_available: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    broadband_mbps: Mapped[int | None] = mapped_column(Integer)
+    transit_stop_distance_m: Mapped[int | None] = mapped_column(Integer)
+    motorway_distance_km: Mapped[float | None] = mapped_column(Float)
+    rail_siding: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    tenure: Mapped[Tenure | None] = mapped_column(_enum(Tenure, "plot_tenure"))
+    price_eur_per_m2: Mapped[float | None] = mapped_column(Float)
+    rent_eur_per_m2_month: Mapped[float | None] = mapped_column(Float)
+    ownership: Mapped[Ownership | None] = mapped_column(_enum(Ownership, "plot_ownership"))
+    divisible: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    min_divisible_area_m2: Mapped[float | None] = mapped_column(Float)
+    available_from: Mapped[date | None] = mapped_column(Date)
+    parcel_ids: Mapped[list[str]] = mapped_column(
+        ARRAY(String(64)), nullable=False, server_default=text("'{}'")
+    )
+    contact: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    status: Mapped[PlotStatus] = mapped_column(
+        _enum(PlotStatus, "plot_status"), nullable=False, default=PlotStatus.draft
+    )
+    geom: Mapped[Any] = mapped_column(
+        Geometry("MULTIPOLYGON", srid=STORAGE_SRID, spatial_index=True), nullable=False
+    )
+    area_m2: Mapped[float] = mapped_column(
+        Float, Computed("ST_Area(geom)", persisted=True), nullable=False
+    )
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_confirmed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )

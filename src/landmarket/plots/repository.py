@@ -1,0 +1,302 @@
+"""SQL for plots: typed statements with bound parameters; features are built in PostGIS.
+
+Row-level visibility lives here (``visible_to``), so every read path applies it the same way.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Text,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSON, aggregate_order_by, insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
+
+from landmarket.auth.principal import AuthPrincipal
+from landmarket.db.base import STORAGE_SRID
+from landmarket.db.geo import EPSG_URI, SUPPORTED_CRS, Crs, geojson_out
+from landmarket.events.models import Event
+from landmarket.municipalities.models import region_municipalities
+from landmarket.plots.models import Category, Plot, PlotStatus, Zoning
+
+STORAGE_CRS = SUPPORTED_CRS[EPSG_URI.format(STORAGE_SRID)]
+STALE_AFTER_DAYS = 180
+_ISO_UTC = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
+
+# Public property names = column names; geometry goes in the Feature's own member.
+PROPERTY_COLUMNS: tuple[str, ...] = tuple(
+    c.name for c in Plot.__table__.columns if c.name != "geom"
+)
+
+
+def _json_value(name: str) -> ColumnElement[Any]:
+    column = Plot.__table__.c[name]
+    if isinstance(column.type, DateTime):
+        # Fixed UTC rendering, independent of the session's TimeZone setting.
+        return func.to_char(func.timezone("UTC", column), _ISO_UTC)
+    return column
+
+
+def feature_expr(crs: Crs) -> ColumnElement[Any]:
+    """The plot as a GeoJSON Feature (json, members in a fixed order), geometry in ``crs``."""
+    pairs: list[ColumnElement[Any]] = []
+    for name in PROPERTY_COLUMNS:
+        pairs += [literal(name), _json_value(name)]
+    return func.json_build_object(
+        literal("type"),
+        literal("Feature"),
+        literal("id"),
+        Plot.id,
+        literal("geometry"),
+        geojson_out(Plot.geom, crs),
+        literal("properties"),
+        func.json_build_object(*pairs),
+        type_=JSON,
+    )
+
+
+def visible_to(principal: AuthPrincipal | None) -> ColumnElement[bool]:
+    """Anonymous callers and companies see published plots; municipalities also their own."""
+    if principal is not None and principal.is_admin:
+        return true()
+    published = Plot.status == PlotStatus.published
+    if principal is not None and principal.editable_ags:
+        return or_(published, Plot.municipality_ags.in_(sorted(principal.editable_ags)))
+    return published
+
+
+async def get_visible(
+    session: AsyncSession, principal: AuthPrincipal | None, plot_id: uuid.UUID
+) -> Plot | None:
+    stmt = (
+        select(Plot)
+        .options(defer(Plot.geom))
+        .where(Plot.id == plot_id, visible_to(principal))
+        .execution_options(populate_existing=True)
+    )
+    return (await session.scalars(stmt)).one_or_none()
+
+
+async def get_by_external_id(session: AsyncSession, ags: str, external_id: str) -> Plot | None:
+    stmt = (
+        select(Plot)
+        .options(defer(Plot.geom))
+        .where(Plot.municipality_ags == ags, Plot.external_id == external_id)
+        .execution_options(populate_existing=True)
+    )
+    return (await session.scalars(stmt)).one_or_none()
+
+
+async def feature(session: AsyncSession, plot_id: uuid.UUID, crs: Crs) -> dict[str, Any]:
+    result = await session.scalar(select(feature_expr(crs)).where(Plot.id == plot_id))
+    assert isinstance(result, dict)
+    return result
+
+
+async def feature_and_snapshot(
+    session: AsyncSession, plot_id: uuid.UUID, crs: Crs
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The feature in ``crs`` for the response and in storage CRS for the audit log."""
+    row = (
+        await session.execute(
+            select(feature_expr(crs), feature_expr(STORAGE_CRS)).where(Plot.id == plot_id)
+        )
+    ).one()
+    return row[0], row[1]
+
+
+async def stored_ewkb(session: AsyncSession, plot_id: uuid.UUID) -> bytes:
+    value = await session.scalar(select(func.ST_AsEWKB(Plot.geom)).where(Plot.id == plot_id))
+    assert value is not None
+    return bytes(value)
+
+
+async def insert_plot(session: AsyncSession, values: dict[str, Any]) -> uuid.UUID | None:
+    """Insert; None when (municipality_ags, external_id) is taken."""
+    stmt = (
+        insert(Plot)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=[Plot.municipality_ags, Plot.external_id])
+        .returning(Plot.id)
+    )
+    return await session.scalar(stmt)
+
+
+async def update_plot(
+    session: AsyncSession, plot_id: uuid.UUID, expected_version: int, values: dict[str, Any]
+) -> int | None:
+    """Compare-and-set on the version: the new version, or None when someone else won."""
+    stmt = (
+        update(Plot)
+        .where(Plot.id == plot_id, Plot.version == expected_version)
+        .values(**values, version=Plot.version + 1, updated_at=func.now())
+        .returning(Plot.version)
+        .execution_options(synchronize_session=False)
+    )
+    return await session.scalar(stmt)
+
+
+async def external_id_taken(
+    session: AsyncSession, ags: str, external_id: str, except_id: uuid.UUID
+) -> bool:
+    stmt = select(Plot.id).where(
+        Plot.municipality_ags == ags, Plot.external_id == external_id, Plot.id != except_id
+    )
+    return (await session.scalar(stmt)) is not None
+
+
+async def touch_confirmed(session: AsyncSession, plot_id: uuid.UUID) -> None:
+    await session.execute(
+        update(Plot)
+        .where(Plot.id == plot_id)
+        .values(last_confirmed_at=func.now())
+        .execution_options(synchronize_session=False)
+    )
+
+
+@dataclass
+class PlotFilter:
+    municipalities: Sequence[str] = ()
+    region: str | None = None
+    bbox: tuple[float, float, float, float] | None = None
+    bbox_crs: Crs = STORAGE_CRS
+    zoning: Sequence[Zoning] = ()
+    category: Sequence[Category] = ()
+    status: Sequence[PlotStatus] = ()
+    min_area_m2: float | None = None
+    max_area_m2: float | None = None
+    available_by: date | None = None
+    q: str | None = None
+    stale: bool | None = None
+    extra: list[ColumnElement[bool]] = field(default_factory=list)
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _conditions(principal: AuthPrincipal | None, f: PlotFilter) -> list[ColumnElement[bool]]:
+    conds: list[ColumnElement[bool]] = [visible_to(principal)]
+    if f.municipalities:
+        conds.append(Plot.municipality_ags.in_(list(f.municipalities)))
+    if f.region is not None:
+        members = select(region_municipalities.c.ags).where(
+            region_municipalities.c.region_slug == f.region
+        )
+        conds.append(Plot.municipality_ags.in_(members))
+    if f.bbox is not None:
+        min_x, min_y, max_x, max_y = f.bbox
+        envelope = func.ST_MakeEnvelope(min_x, min_y, max_x, max_y, f.bbox_crs.srid)
+        if f.bbox_crs.srid != STORAGE_SRID:
+            # Densify before projecting so the edges follow the curved outline; transform the
+            # box, never the column, so the GiST index on geom is used.
+            step = max(max_x - min_x, max_y - min_y) / 32
+            envelope = func.ST_Transform(func.ST_Segmentize(envelope, step), STORAGE_SRID)
+        conds.append(func.ST_Intersects(Plot.geom, envelope))
+    if f.zoning:
+        conds.append(Plot.zoning.in_(list(f.zoning)))
+    if f.category:
+        conds.append(Plot.category.in_(list(f.category)))
+    if f.status:
+        conds.append(Plot.status.in_(list(f.status)))
+    if f.min_area_m2 is not None:
+        conds.append(Plot.area_m2 >= f.min_area_m2)
+    if f.max_area_m2 is not None:
+        conds.append(Plot.area_m2 <= f.max_area_m2)
+    if f.available_by is not None:
+        conds.append(or_(Plot.available_from.is_(None), Plot.available_from <= f.available_by))
+    if f.q:
+        pattern = f"%{_escape_like(f.q)}%"
+        conds.append(
+            or_(
+                Plot.title.ilike(pattern, escape="\\"),
+                Plot.description.ilike(pattern, escape="\\"),
+                Plot.external_id.ilike(pattern, escape="\\"),
+            )
+        )
+    if f.stale is not None:
+        cutoff = func.now() - func.make_interval(0, 0, 0, STALE_AFTER_DAYS)
+        conds.append(
+            Plot.last_confirmed_at < cutoff if f.stale else Plot.last_confirmed_at >= cutoff
+        )
+    conds.extend(f.extra)
+    return conds
+
+
+@dataclass(frozen=True)
+class FeaturePage:
+    features_json: str  # a JSON array, aggregated in PostGIS
+    count: int
+    last_id: uuid.UUID | None
+    more: bool
+
+
+async def list_features(
+    session: AsyncSession,
+    principal: AuthPrincipal | None,
+    filters: PlotFilter,
+    crs: Crs,
+    *,
+    after: uuid.UUID | None,
+    limit: int,
+) -> FeaturePage:
+    conds = _conditions(principal, filters)
+    if after is not None:
+        conds.append(Plot.id > after)
+    # One row more than asked tells whether there is a next page.
+    page = (
+        select(Plot.id.label("id"), feature_expr(crs).label("feature"))
+        .where(*conds)
+        .order_by(Plot.id)
+        .limit(limit + 1)
+        .subquery("page")
+    )
+    numbered = select(
+        page.c.id,
+        page.c.feature,
+        func.row_number().over(order_by=page.c.id).label("rn"),
+    ).subquery("numbered")
+    in_page = numbered.c.rn <= limit
+    features = func.coalesce(
+        func.json_agg(aggregate_order_by(numbered.c.feature, numbered.c.id)).filter(in_page),
+        cast(literal("[]"), JSON),
+    )
+    last = func.array_agg(aggregate_order_by(numbered.c.id, numbered.c.id.desc())).filter(in_page)
+    stmt = select(
+        cast(features, Text).label("features"),
+        func.count().label("n"),
+        cast(last, Text).label("ids"),
+    ).select_from(numbered)
+    row = (await session.execute(stmt)).one()
+    ids_text: str | None = row.ids
+    last_id = uuid.UUID(ids_text.strip("{}").split(",")[0]) if ids_text else None
+    return FeaturePage(
+        features_json=row.features,
+        count=min(int(row.n), limit),
+        last_id=last_id,
+        more=int(row.n) > limit,
+    )
+
+
+async def history(
+    session: AsyncSession, plot_id: uuid.UUID, *, after_id: int | None, limit: int
+) -> Sequence[Event]:
+    stmt = select(Event).where(Event.entity_type == "plot", Event.entity_id == str(plot_id))
+    if after_id is not None:
+        stmt = stmt.where(Event.id > after_id)
+    return (await session.scalars(stmt.order_by(Event.id).limit(limit + 1))).all()

@@ -1,0 +1,343 @@
+"""Plot endpoints: thin; validation in schemas and plots.geometry, rules in the service."""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
+from fastapi.responses import JSONResponse
+
+from landmarket.auth.deps import OptionalPrincipal, Principal, require_kinds
+from landmarket.auth.models import OrgKind
+from landmarket.auth.principal import AuthPrincipal
+from landmarket.core.errors import FieldError, ValidationFailed, problem_responses
+from landmarket.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from landmarket.db.geo import Crs, content_crs_header, parse_crs
+from landmarket.db.session import SessionDep
+from landmarket.plots import service
+from landmarket.plots.models import Category, PlotStatus, Zoning
+from landmarket.plots.repository import PlotFilter
+from landmarket.plots.schemas import (
+    EXTERNAL_ID_PATTERN,
+    EventRead,
+    PlotCollection,
+    PlotCreate,
+    PlotRead,
+    PlotReplace,
+    PlotUpdate,
+    StatusChange,
+)
+
+GEOJSON = "application/geo+json"
+REPAIRED_HEADER = "Geometry-Repaired"
+
+router = APIRouter(tags=["plots"])
+
+# Companies and agencies get 403 before their body is even looked at.
+PlotWriter = Annotated[AuthPrincipal, Depends(require_kinds(OrgKind.municipality, OrgKind.admin))]
+CrsParam = Annotated[
+    str | None,
+    Query(description="Output CRS as an OGC URI; default CRS84 (lon/lat)"),
+]
+ContentCrs = Annotated[
+    str | None,
+    Header(
+        alias="Content-Crs",
+        description="CRS of the request geometry, e.g. `<http://www.opengis.net/def/crs/EPSG/0/25832>`;"
+        " default CRS84",
+    ),
+]
+IfMatch = Annotated[str | None, Header(alias="If-Match", description="ETag of your last read")]
+Repair = Annotated[
+    bool,
+    Query(
+        description="Repair an invalid geometry with ST_MakeValid instead of rejecting it; the "
+        f"response then carries `{REPAIRED_HEADER}` with the original problem"
+    ),
+]
+PlotId = Annotated[uuid.UUID, Path(description="The plot's id")]
+
+
+def _input_crs(value: str | None) -> Crs:
+    stripped = value.strip().removeprefix("<").removesuffix(">") if value else None
+    return parse_crs(stripped, pointer="/header/content-crs")
+
+
+def _feature_response(
+    result: service.WriteResult, crs: Crs, *, status_code: int = 200
+) -> JSONResponse:
+    headers = {"ETag": service.etag(result.version), **content_crs_header(crs)}
+    if result.created:
+        headers["Location"] = f"/v1/plots/{result.id}"
+    if result.repaired:
+        headers[REPAIRED_HEADER] = result.repaired
+    return JSONResponse(
+        result.feature, status_code=status_code, media_type=GEOJSON, headers=headers
+    )
+
+
+def _bbox(value: str | None) -> tuple[float, float, float, float] | None:
+    if value is None:
+        return None
+    try:
+        parts = [float(p) for p in value.split(",")]
+    except ValueError:
+        parts = []
+    if len(parts) != 4 or not all(math.isfinite(p) for p in parts):
+        raise ValidationFailed(
+            "bbox must be four numbers: min x, min y, max x, max y",
+            errors=[FieldError(pointer="/query/bbox", detail="expected minx,miny,maxx,maxy")],
+        )
+    min_x, min_y, max_x, max_y = parts
+    if min_x > max_x or min_y > max_y:
+        raise ValidationFailed(
+            "bbox minimum exceeds its maximum",
+            errors=[FieldError(pointer="/query/bbox", detail="min must not exceed max")],
+        )
+    return min_x, min_y, max_x, max_y
+
+
+@router.get(
+    "/plots",
+    response_model=PlotCollection,
+    summary="List plots as a GeoJSON FeatureCollection",
+    responses=problem_responses(401, 422),
+)
+async def list_plots(
+    request: Request,
+    principal: OptionalPrincipal,
+    session: SessionDep,
+    municipality: Annotated[
+        list[Annotated[str, Query(pattern=r"^[0-9]{8}$")]] | None,
+        Query(description="AGS; repeat for several"),
+    ] = None,
+    region: Annotated[str | None, Query(description="Region slug")] = None,
+    bbox: Annotated[
+        str | None, Query(description="minx,miny,maxx,maxy in `bbox-crs` (default CRS84)")
+    ] = None,
+    bbox_crs: Annotated[str | None, Query(alias="bbox-crs")] = None,
+    zoning: Annotated[list[Zoning] | None, Query()] = None,
+    category: Annotated[list[Category] | None, Query()] = None,
+    plot_status: Annotated[list[PlotStatus] | None, Query(alias="status")] = None,
+    min_area_m2: Annotated[float | None, Query(ge=0)] = None,
+    max_area_m2: Annotated[float | None, Query(ge=0)] = None,
+    available_by: Annotated[
+        date | None, Query(description="Available on or before this date")
+    ] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="Text in title, description, external_id")
+    ] = None,
+    stale: Annotated[
+        bool | None, Query(description="true: not confirmed for 180 days; false: fresh")
+    ] = None,
+    crs: CrsParam = None,
+    cursor: Annotated[str | None, Query(description="From the `next` link")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> Response:
+    out_crs = parse_crs(crs)
+    filters = PlotFilter(
+        municipalities=municipality or (),
+        region=region,
+        bbox=_bbox(bbox),
+        bbox_crs=parse_crs(bbox_crs, pointer="/query/bbox-crs"),
+        zoning=zoning or (),
+        category=category or (),
+        status=plot_status or (),
+        min_area_m2=min_area_m2,
+        max_area_m2=max_area_m2,
+        available_by=available_by,
+        q=q,
+        stale=stale,
+    )
+    page, next_cursor = await service.list_plots(
+        session, principal, filters, out_crs, cursor=cursor, limit=limit
+    )
+    links: list[dict[str, Any]] = [{"href": str(request.url), "rel": "self", "type": GEOJSON}]
+    if next_cursor:
+        href = str(request.url.include_query_params(cursor=next_cursor))
+        links.append({"href": href, "rel": "next", "type": GEOJSON})
+    # The features arrive as one JSON array built in PostGIS; only the envelope is added here.
+    body = (
+        '{"type":"FeatureCollection","features":'
+        + page.features_json
+        + f',"numberReturned":{page.count},"links":{json.dumps(links)}}}'
+    )
+    return Response(body, media_type=GEOJSON, headers=content_crs_header(out_crs))
+
+
+@router.post(
+    "/plots",
+    response_model=PlotRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a plot",
+    responses=problem_responses(401, 403, 409, 422),
+)
+async def create_plot(
+    body: PlotCreate,
+    principal: PlotWriter,
+    session: SessionDep,
+    content_crs: ContentCrs = None,
+    crs: CrsParam = None,
+    repair: Repair = False,
+) -> Response:
+    out_crs = parse_crs(crs)
+    result = await service.create_plot(
+        session, principal, body, crs_in=_input_crs(content_crs), crs_out=out_crs, repair=repair
+    )
+    return _feature_response(result, out_crs, status_code=201)
+
+
+@router.get(
+    "/plots/{plot_id}",
+    response_model=PlotRead,
+    summary="One plot; ETag is its version",
+    responses=problem_responses(401, 404, 422),
+)
+async def get_plot(
+    plot_id: PlotId, principal: OptionalPrincipal, session: SessionDep, crs: CrsParam = None
+) -> Response:
+    out_crs = parse_crs(crs)
+    feature, version = await service.get_plot(session, principal, plot_id, out_crs)
+    headers = {"ETag": service.etag(version), **content_crs_header(out_crs)}
+    return JSONResponse(feature, media_type=GEOJSON, headers=headers)
+
+
+@router.patch(
+    "/plots/{plot_id}",
+    response_model=PlotRead,
+    summary="Change some properties and/or the geometry (If-Match required)",
+    responses=problem_responses(401, 403, 404, 409, 412, 422, 428),
+)
+async def update_plot(
+    plot_id: PlotId,
+    body: PlotUpdate,
+    principal: PlotWriter,
+    session: SessionDep,
+    if_match: IfMatch = None,
+    content_crs: ContentCrs = None,
+    crs: CrsParam = None,
+    repair: Repair = False,
+) -> Response:
+    out_crs = parse_crs(crs)
+    result = await service.update_plot(
+        session,
+        principal,
+        plot_id,
+        body,
+        if_match=if_match,
+        crs_in=_input_crs(content_crs),
+        crs_out=out_crs,
+        repair=repair,
+    )
+    return _feature_response(result, out_crs)
+
+
+@router.delete(
+    "/plots/{plot_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Withdraw a plot (the row and its history are kept)",
+    responses=problem_responses(401, 403, 404, 409, 412, 422),
+)
+async def withdraw_plot(
+    plot_id: PlotId, principal: PlotWriter, session: SessionDep, if_match: IfMatch = None
+) -> Response:
+    result = await service.change_status(
+        session,
+        principal,
+        plot_id,
+        PlotStatus.withdrawn,
+        if_match=if_match,
+        crs_out=parse_crs(None),
+        action="withdraw",
+    )
+    return Response(status_code=204, headers={"ETag": service.etag(result.version)})
+
+
+@router.post(
+    "/plots/{plot_id}/status",
+    response_model=PlotRead,
+    summary="Change the status (draft → published → reserved/under_negotiation → transferred)",
+    responses=problem_responses(401, 403, 404, 409, 412, 422),
+)
+async def change_plot_status(
+    plot_id: PlotId,
+    body: StatusChange,
+    principal: PlotWriter,
+    session: SessionDep,
+    if_match: IfMatch = None,
+    crs: CrsParam = None,
+) -> Response:
+    out_crs = parse_crs(crs)
+    result = await service.change_status(
+        session, principal, plot_id, body.status, if_match=if_match, crs_out=out_crs
+    )
+    return _feature_response(result, out_crs)
+
+
+@router.post(
+    "/plots/{plot_id}/confirm",
+    response_model=PlotRead,
+    summary="Confirm the plot is still current (sets last_confirmed_at)",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def confirm_plot(
+    plot_id: PlotId, principal: PlotWriter, session: SessionDep, crs: CrsParam = None
+) -> Response:
+    out_crs = parse_crs(crs)
+    result = await service.confirm_plot(session, principal, plot_id, crs_out=out_crs)
+    return _feature_response(result, out_crs)
+
+
+@router.get(
+    "/plots/{plot_id}/history",
+    response_model=Page[EventRead],
+    summary="The plot's audit trail, oldest first (owning municipality and admins)",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def plot_history(
+    plot_id: PlotId,
+    principal: Principal,
+    session: SessionDep,
+    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> Page[EventRead]:
+    return await service.plot_history(session, principal, plot_id, cursor=cursor, limit=limit)
+
+
+@router.put(
+    "/municipalities/{ags}/plots/{external_id:path}",
+    response_model=PlotRead,
+    summary="Create or replace a plot by the GIS system's id (idempotent)",
+    responses={
+        201: {"description": "Created", "model": PlotRead},
+        **problem_responses(401, 403, 409, 412, 422),
+    },
+)
+async def put_plot(
+    ags: Annotated[str, Path(pattern=r"^[0-9]{8}$")],
+    external_id: Annotated[str, Path(max_length=128, pattern=EXTERNAL_ID_PATTERN)],
+    body: PlotReplace,
+    principal: PlotWriter,
+    session: SessionDep,
+    if_match: IfMatch = None,
+    content_crs: ContentCrs = None,
+    crs: CrsParam = None,
+    repair: Repair = False,
+) -> Response:
+    out_crs = parse_crs(crs)
+    result = await service.upsert_plot(
+        session,
+        principal,
+        ags,
+        external_id,
+        body,
+        if_match=if_match,
+        crs_in=_input_crs(content_crs),
+        crs_out=out_crs,
+        repair=repair,
+    )
+    return _feature_response(result, out_crs, status_code=201 if result.created else 200)

@@ -1,0 +1,242 @@
+"""Plot schemas: GeoJSON Features whose properties use the public names of issue 3."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, StringConstraints, field_validator
+
+from landmarket.core.schemas import ApiModel, ReadModel
+from landmarket.plots.models import (
+    Category,
+    Contamination,
+    Ownership,
+    PlanningStatus,
+    PlotStatus,
+    Servicing,
+    Tenure,
+    Zoning,
+)
+
+EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9._:/-]+$"
+
+ExternalId = Annotated[
+    str, StringConstraints(min_length=1, max_length=128, pattern=EXTERNAL_ID_PATTERN)
+]
+Ags = Annotated[str, StringConstraints(pattern=r"^[0-9]{8}$")]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Description = Annotated[str, StringConstraints(max_length=5000)]
+ParcelId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+# Prices, rents, distances and areas are never negative; NaN/Infinity are not numbers here.
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+NonNegativeInt = Annotated[int, Field(ge=0)]
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class Contact(ApiModel):
+    name: Annotated[str, StringConstraints(max_length=200)] | None = None
+    email: (
+        Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")] | None
+    ) = None
+    phone: Annotated[str, StringConstraints(max_length=50)] | None = None
+
+
+class GeometryIn(ApiModel):
+    """A GeoJSON Polygon or MultiPolygon; coordinates are checked by plots.geometry."""
+
+    type: Literal["Polygon", "MultiPolygon"]
+    coordinates: list[Any]
+
+
+class PlotAttributes(ApiModel):
+    """Properties of a plot as sent by a GIS system, except its id."""
+
+    municipality_ags: Ags | None = Field(
+        default=None,
+        description="Optional when the key edits one municipality only or the plot lies in one",
+    )
+    title: Title
+    description: Description | None = None
+    category: Category | None = None
+    zoning: Zoning | None = None
+    planning_status: PlanningStatus | None = None
+    emission_quota_db: Finite | None = Field(default=None, description="DIN 45691, dB(A)")
+    contamination: Contamination | None = None
+    servicing: Servicing | None = None
+    fibre_available: bool = False
+    broadband_mbps: NonNegativeInt | None = None
+    transit_stop_distance_m: NonNegativeInt | None = None
+    motorway_distance_km: NonNegative | None = None
+    rail_siding: bool = False
+    tenure: Tenure | None = None
+    price_eur_per_m2: NonNegative | None = None
+    rent_eur_per_m2_month: NonNegative | None = None
+    ownership: Ownership | None = None
+    divisible: bool = False
+    min_divisible_area_m2: NonNegative | None = None
+    available_from: date | None = Field(default=None, description="null = available now")
+    parcel_ids: Annotated[list[ParcelId], Field(max_length=1000)] = Field(default_factory=list)
+    contact: Contact | None = None
+    status: PlotStatus | None = Field(
+        default=None,
+        description="On create `draft` (default) or `published`; on replace omitted = unchanged",
+    )
+
+
+class PlotProperties(PlotAttributes):
+    """Properties for a create."""
+
+    external_id: ExternalId
+
+
+class PlotReplaceProperties(PlotAttributes):
+    """Properties for a replace by the GIS id: the path names the plot."""
+
+    external_id: ExternalId | None = Field(default=None, description="If sent, must match the path")
+
+
+_NOT_NULL = ("external_id", "title", "fibre_available", "rail_siding", "divisible", "parcel_ids")
+
+
+class PlotPropertiesUpdate(ApiModel):
+    """Partial update: omitted properties stay as they are; null clears a nullable one."""
+
+    external_id: ExternalId | None = None
+    municipality_ags: Ags | None = None
+    title: Title | None = None
+    description: Description | None = None
+    category: Category | None = None
+    zoning: Zoning | None = None
+    planning_status: PlanningStatus | None = None
+    emission_quota_db: Finite | None = None
+    contamination: Contamination | None = None
+    servicing: Servicing | None = None
+    fibre_available: bool | None = None
+    broadband_mbps: NonNegativeInt | None = None
+    transit_stop_distance_m: NonNegativeInt | None = None
+    motorway_distance_km: NonNegative | None = None
+    rail_siding: bool | None = None
+    tenure: Tenure | None = None
+    price_eur_per_m2: NonNegative | None = None
+    rent_eur_per_m2_month: NonNegative | None = None
+    ownership: Ownership | None = None
+    divisible: bool | None = None
+    min_divisible_area_m2: NonNegative | None = None
+    available_from: date | None = None
+    parcel_ids: Annotated[list[ParcelId], Field(max_length=1000)] | None = None
+    contact: Contact | None = None
+    status: PlotStatus | None = None
+
+    @field_validator(*_NOT_NULL, "status")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        # Only runs for values the client sent: an explicit null of a required property.
+        if value is None:
+            raise ValueError("may not be null")
+        return value
+
+
+class PlotCreate(ApiModel):
+    """A GeoJSON Feature."""
+
+    type: Literal["Feature"]
+    geometry: GeometryIn
+    properties: PlotProperties
+
+
+class PlotReplace(ApiModel):
+    """A GeoJSON Feature that replaces the plot's geometry and properties."""
+
+    type: Literal["Feature"]
+    geometry: GeometryIn
+    properties: PlotReplaceProperties
+
+
+class PlotUpdate(ApiModel):
+    """A partial GeoJSON Feature: geometry and any subset of the properties."""
+
+    type: Literal["Feature"] = "Feature"
+    geometry: GeometryIn | None = None
+    properties: PlotPropertiesUpdate = Field(default_factory=PlotPropertiesUpdate)
+
+
+class StatusChange(ApiModel):
+    status: PlotStatus
+
+
+class ContactRead(ReadModel):
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+
+class PlotPropertiesRead(ReadModel):
+    id: uuid.UUID
+    external_id: str
+    municipality_ags: str
+    title: str
+    description: str | None
+    category: Category | None
+    zoning: Zoning | None
+    planning_status: PlanningStatus | None
+    emission_quota_db: float | None
+    contamination: Contamination | None
+    servicing: Servicing | None
+    fibre_available: bool
+    broadband_mbps: int | None
+    transit_stop_distance_m: int | None
+    motorway_distance_km: float | None
+    rail_siding: bool
+    tenure: Tenure | None
+    price_eur_per_m2: float | None
+    rent_eur_per_m2_month: float | None
+    ownership: Ownership | None
+    divisible: bool
+    min_divisible_area_m2: float | None
+    available_from: date | None
+    parcel_ids: list[str]
+    contact: ContactRead | None
+    status: PlotStatus
+    area_m2: float = Field(description="Computed in PostGIS from the stored geometry (EPSG:25832)")
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None
+    last_confirmed_at: datetime
+
+
+class GeometryRead(ReadModel):
+    type: Literal["MultiPolygon"]
+    coordinates: list[list[list[list[float]]]]
+
+
+class PlotRead(ReadModel):
+    type: Literal["Feature"]
+    id: uuid.UUID
+    geometry: GeometryRead
+    properties: PlotPropertiesRead
+
+
+class Link(ReadModel):
+    href: str
+    rel: str
+    type: str | None = None
+
+
+class PlotCollection(ReadModel):
+    type: Literal["FeatureCollection"]
+    features: list[PlotRead]
+    numberReturned: int  # noqa: N815 - the OGC API Features member name
+    links: list[Link]
+
+
+class EventRead(ReadModel):
+    id: int
+    occurred_at: datetime
+    action: str
+    actor_organization_id: uuid.UUID | None
+    api_key_id: uuid.UUID | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None

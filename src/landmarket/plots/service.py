@@ -1,0 +1,468 @@
+"""Plot use cases. Services raise AppErrors and only flush; the request owns the transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from landmarket.auth.principal import AuthPrincipal
+from landmarket.core.errors import (
+    Conflict,
+    FieldError,
+    Forbidden,
+    NotFound,
+    PreconditionFailed,
+    ValidationFailed,
+)
+from landmarket.core.pagination import Page, decode_cursor, encode_cursor
+from landmarket.db.geo import Crs
+from landmarket.events.repository import record
+from landmarket.plots import repository as repo
+from landmarket.plots.errors import PreconditionRequired
+from landmarket.plots.geometry import CheckedGeometry, check_geometry, geometry_value
+from landmarket.plots.models import Plot, PlotStatus
+from landmarket.plots.schemas import (
+    EventRead,
+    PlotAttributes,
+    PlotCreate,
+    PlotReplace,
+    PlotUpdate,
+)
+
+ENTITY = "plot"
+
+# Reserved and under negotiation may fall back to published when a deal falls through.
+TRANSITIONS: Mapping[PlotStatus, frozenset[PlotStatus]] = {
+    PlotStatus.draft: frozenset({PlotStatus.published, PlotStatus.withdrawn}),
+    PlotStatus.published: frozenset(
+        {PlotStatus.reserved, PlotStatus.under_negotiation, PlotStatus.withdrawn}
+    ),
+    PlotStatus.reserved: frozenset(
+        {
+            PlotStatus.under_negotiation,
+            PlotStatus.transferred,
+            PlotStatus.published,
+            PlotStatus.withdrawn,
+        }
+    ),
+    PlotStatus.under_negotiation: frozenset(
+        {PlotStatus.reserved, PlotStatus.transferred, PlotStatus.published, PlotStatus.withdrawn}
+    ),
+    PlotStatus.transferred: frozenset({PlotStatus.withdrawn}),
+    PlotStatus.withdrawn: frozenset({PlotStatus.draft}),
+}
+INITIAL_STATUSES = frozenset({PlotStatus.draft, PlotStatus.published})
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    id: uuid.UUID
+    feature: dict[str, Any]
+    version: int
+    created: bool = False
+    changed: bool = True
+    repaired: str | None = None
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def may_write(principal: AuthPrincipal, ags: str) -> bool:
+    return principal.is_admin or principal.may_edit(ags)
+
+
+def _forbidden(ags: str) -> Forbidden:
+    return Forbidden(f"This key may not write plots of municipality {ags}")
+
+
+def _check_if_match(if_match: str | None, current: int, *, required: bool) -> int:
+    """The version the client expects (RFC 9110 §13.1.1); 428 when required and missing."""
+    if if_match is None or not if_match.strip():
+        if required:
+            raise PreconditionRequired(
+                "Send If-Match with the ETag from your last read so concurrent edits are not lost",
+                headers={"ETag": etag(current)},
+            )
+        return current
+    tags = [t.strip() for t in if_match.split(",")]
+    if "*" in tags:
+        return current
+    if etag(current) not in tags:
+        raise PreconditionFailed(
+            f"The plot has changed (now version {current}); read it again and retry",
+            headers={"ETag": etag(current)},
+        )
+    return current
+
+
+def _check_transition(current: PlotStatus, new: PlotStatus, pointer: str) -> None:
+    if new not in TRANSITIONS[current]:
+        allowed = ", ".join(sorted(s.value for s in TRANSITIONS[current]))
+        raise Conflict(
+            f"A plot cannot go from {current.value} to {new.value}; from {current.value}: "
+            f"{allowed}",
+            errors=[FieldError(pointer=pointer, detail=f"illegal transition from {current}")],
+        )
+
+
+def _attribute_values(props: PlotAttributes) -> dict[str, Any]:
+    """Column values for the plot's descriptive properties (full replacement)."""
+    values = props.model_dump(exclude={"municipality_ags", "status", "external_id", "contact"})
+    values["contact"] = props.contact.model_dump(exclude_none=True) if props.contact else None
+    return values
+
+
+def _status_values(new: PlotStatus) -> dict[str, Any]:
+    values: dict[str, Any] = {"status": new}
+    if new is PlotStatus.published:
+        values["published_at"] = func.now()
+    return values
+
+
+def _diff(plot: Plot, values: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if getattr(plot, k) != v}
+
+
+async def _writable(session: AsyncSession, principal: AuthPrincipal, plot_id: uuid.UUID) -> Plot:
+    plot = await repo.get_visible(session, principal, plot_id)
+    if plot is None:
+        raise NotFound(f"No plot {plot_id}")
+    if not may_write(principal, plot.municipality_ags):
+        raise _forbidden(plot.municipality_ags)
+    return plot
+
+
+async def get_plot(
+    session: AsyncSession, principal: AuthPrincipal | None, plot_id: uuid.UUID, crs: Crs
+) -> tuple[dict[str, Any], int]:
+    plot = await repo.get_visible(session, principal, plot_id)
+    if plot is None:
+        raise NotFound(f"No plot {plot_id}")
+    return await repo.feature(session, plot_id, crs), plot.version
+
+
+async def list_plots(
+    session: AsyncSession,
+    principal: AuthPrincipal | None,
+    filters: repo.PlotFilter,
+    crs: Crs,
+    *,
+    cursor: str | None,
+    limit: int,
+) -> tuple[repo.FeaturePage, str | None]:
+    after: uuid.UUID | None = None
+    if cursor is not None:
+        (raw,) = decode_cursor(cursor, 1)
+        try:
+            after = uuid.UUID(str(raw))
+        except ValueError as exc:
+            raise ValidationFailed(
+                "The cursor is not one this API issued",
+                errors=[FieldError(pointer="/query/cursor", detail="malformed cursor")],
+            ) from exc
+    page = await repo.list_features(session, principal, filters, crs, after=after, limit=limit)
+    next_cursor = encode_cursor(str(page.last_id)) if page.more and page.last_id else None
+    return page, next_cursor
+
+
+async def _insert(
+    session: AsyncSession,
+    principal: AuthPrincipal,
+    props: PlotAttributes,
+    external_id: str,
+    checked: CheckedGeometry,
+    crs_out: Crs,
+    pointer: str,
+) -> WriteResult:
+    status = props.status or PlotStatus.draft
+    if status not in INITIAL_STATUSES:
+        raise ValidationFailed(
+            f"A new plot starts as draft or published, not {status.value}",
+            errors=[FieldError(pointer=f"{pointer}/status", detail="draft or published")],
+        )
+    values = _attribute_values(props) | _status_values(status)
+    values |= {
+        "external_id": external_id,
+        "municipality_ags": checked.municipality_ags,
+        "geom": geometry_value(checked.ewkb),
+    }
+    plot_id = await repo.insert_plot(session, values)
+    if plot_id is None:
+        raise Conflict(
+            f"Municipality {checked.municipality_ags} already has a plot {external_id!r}; "
+            "change it with PATCH or PUT /v1/municipalities/{ags}/plots/{external_id}",
+            errors=[FieldError(pointer=f"{pointer}/external_id", detail="already exists")],
+        )
+    feature, snapshot = await repo.feature_and_snapshot(session, plot_id, crs_out)
+    await record(
+        session,
+        actor=principal,
+        entity_type=ENTITY,
+        entity_id=plot_id,
+        action="create",
+        before=None,
+        after=snapshot,
+    )
+    return WriteResult(
+        id=plot_id, feature=feature, version=1, created=True, repaired=checked.repaired
+    )
+
+
+async def create_plot(
+    session: AsyncSession,
+    principal: AuthPrincipal,
+    body: PlotCreate,
+    *,
+    crs_in: Crs,
+    crs_out: Crs,
+    repair: bool,
+) -> WriteResult:
+    props = body.properties
+    target = props.municipality_ags
+    if target is None and not principal.is_admin and len(principal.editable_ags) == 1:
+        (target,) = principal.editable_ags
+    if target is not None and not may_write(principal, target):
+        raise _forbidden(target)
+    checked = await check_geometry(
+        session, body.geometry.model_dump(), crs_in, municipality_ags=target, repair=repair
+    )
+    if not may_write(principal, checked.municipality_ags):
+        raise _forbidden(checked.municipality_ags)
+    return await _insert(
+        session, principal, props, props.external_id, checked, crs_out, "/body/properties"
+    )
+
+
+async def _apply(
+    session: AsyncSession,
+    principal: AuthPrincipal,
+    plot: Plot,
+    expected_version: int,
+    values: dict[str, Any],
+    *,
+    action: str,
+    crs_out: Crs,
+    repaired: str | None = None,
+) -> WriteResult:
+    """Write ``values`` if the row is still at ``expected_version``, and audit it."""
+    before = await repo.feature(session, plot.id, repo.STORAGE_CRS)
+    try:
+        async with session.begin_nested():
+            version = await repo.update_plot(session, plot.id, expected_version, values)
+    except IntegrityError as exc:
+        raise Conflict(
+            "Another plot of this municipality already has this external_id",
+            errors=[FieldError(pointer="/body/properties/external_id", detail="already exists")],
+        ) from exc
+    if version is None:
+        # Someone else wrote between our read and this compare-and-set.
+        raise PreconditionFailed("The plot was changed concurrently; read it again and retry")
+    feature, after = await repo.feature_and_snapshot(session, plot.id, crs_out)
+    await record(
+        session,
+        actor=principal,
+        entity_type=ENTITY,
+        entity_id=plot.id,
+        action=action,
+        before=before,
+        after=after,
+    )
+    return WriteResult(id=plot.id, feature=feature, version=version, repaired=repaired)
+
+
+async def _unchanged(session: AsyncSession, plot: Plot, crs_out: Crs) -> WriteResult:
+    feature = await repo.feature(session, plot.id, crs_out)
+    return WriteResult(id=plot.id, feature=feature, version=plot.version, changed=False)
+
+
+async def update_plot(
+    session: AsyncSession,
+    principal: AuthPrincipal,
+    plot_id: uuid.UUID,
+    body: PlotUpdate,
+    *,
+    if_match: str | None,
+    crs_in: Crs,
+    crs_out: Crs,
+    repair: bool,
+) -> WriteResult:
+    plot = await _writable(session, principal, plot_id)
+    expected = _check_if_match(if_match, plot.version, required=True)
+    sent = body.properties.model_dump(exclude_unset=True)
+    ags = sent.pop("municipality_ags", plot.municipality_ags)
+    if ags != plot.municipality_ags:
+        raise ValidationFailed(
+            "A plot cannot move to another municipality; withdraw it and create it there",
+            errors=[
+                FieldError(pointer="/body/properties/municipality_ags", detail="cannot change")
+            ],
+        )
+    if "contact" in sent:
+        contact = body.properties.contact
+        sent["contact"] = contact.model_dump(exclude_none=True) if contact else None
+    values = _diff(plot, sent)
+    if "status" in values:
+        new_status = PlotStatus(values.pop("status"))
+        _check_transition(plot.status, new_status, "/body/properties/status")
+        values |= _status_values(new_status)
+    repaired = None
+    if body.geometry is not None:
+        checked = await check_geometry(
+            session,
+            body.geometry.model_dump(),
+            crs_in,
+            municipality_ags=plot.municipality_ags,
+            repair=repair,
+        )
+        if checked.ewkb != await repo.stored_ewkb(session, plot.id):
+            values["geom"] = geometry_value(checked.ewkb)
+            repaired = checked.repaired
+    if not values:
+        return await _unchanged(session, plot, crs_out)
+    values["last_confirmed_at"] = func.now()
+    return await _apply(
+        session,
+        principal,
+        plot,
+        expected,
+        values,
+        action="update",
+        crs_out=crs_out,
+        repaired=repaired,
+    )
+
+
+async def change_status(
+    session: AsyncSession,
+    principal: AuthPrincipal,
+    plot_id: uuid.UUID,
+    new: PlotStatus,
+    *,
+    if_match: str | None,
+    crs_out: Crs,
+    action: str = "status",
+) -> WriteResult:
+    plot = await _writable(session, principal, plot_id)
+    expected = _check_if_match(if_match, plot.version, required=False)
+    if plot.status is new:
+        return await _unchanged(session, plot, crs_out)
+    _check_transition(plot.status, new, "/body/status")
+    return await _apply(
+        session, principal, plot, expected, _status_values(new), action=action, crs_out=crs_out
+    )
+
+
+async def confirm_plot(
+    session: AsyncSession, principal: AuthPrincipal, plot_id: uuid.UUID, *, crs_out: Crs
+) -> WriteResult:
+    """The municipality vouches that the plot is still current. The version stays: the
+    plot's data did not change, so clients' ETags stay valid."""
+    plot = await _writable(session, principal, plot_id)
+    before = await repo.feature(session, plot.id, repo.STORAGE_CRS)
+    await repo.touch_confirmed(session, plot.id)
+    feature, after = await repo.feature_and_snapshot(session, plot.id, crs_out)
+    await record(
+        session,
+        actor=principal,
+        entity_type=ENTITY,
+        entity_id=plot.id,
+        action="confirm",
+        before=before,
+        after=after,
+    )
+    return WriteResult(id=plot.id, feature=feature, version=plot.version)
+
+
+async def upsert_plot(
+    session: AsyncSession,
+    principal: AuthPrincipal,
+    ags: str,
+    external_id: str,
+    body: PlotReplace,
+    *,
+    if_match: str | None,
+    crs_in: Crs,
+    crs_out: Crs,
+    repair: bool,
+) -> WriteResult:
+    props = body.properties
+    if not may_write(principal, ags):
+        raise _forbidden(ags)
+    errors = []
+    if props.municipality_ags not in (None, ags):
+        errors.append(
+            FieldError(pointer="/body/properties/municipality_ags", detail=f"must be {ags}")
+        )
+    if props.external_id not in (None, external_id):
+        errors.append(
+            FieldError(pointer="/body/properties/external_id", detail=f"must be {external_id}")
+        )
+    if errors:
+        raise ValidationFailed("The body names another plot than the path", errors=errors)
+    checked = await check_geometry(
+        session,
+        body.geometry.model_dump(),
+        crs_in,
+        municipality_ags=ags,
+        repair=repair,
+        ags_pointer="/path/ags",
+    )
+    plot = await repo.get_by_external_id(session, ags, external_id)
+    if plot is None:
+        return await _insert(
+            session, principal, props, external_id, checked, crs_out, "/body/properties"
+        )
+    expected = _check_if_match(if_match, plot.version, required=False)
+    values = _diff(plot, _attribute_values(props))
+    if props.status is not None and props.status is not plot.status:
+        _check_transition(plot.status, props.status, "/body/properties/status")
+        values |= _status_values(props.status)
+    if checked.ewkb != await repo.stored_ewkb(session, plot.id):
+        values["geom"] = geometry_value(checked.ewkb)
+    if not values:
+        return await _unchanged(session, plot, crs_out)
+    values["last_confirmed_at"] = func.now()
+    return await _apply(
+        session,
+        principal,
+        plot,
+        expected,
+        values,
+        action="update",
+        crs_out=crs_out,
+        repaired=checked.repaired,
+    )
+
+
+async def plot_history(
+    session: AsyncSession,
+    principal: AuthPrincipal,
+    plot_id: uuid.UUID,
+    *,
+    cursor: str | None,
+    limit: int,
+) -> Page[EventRead]:
+    await _writable(session, principal, plot_id)
+    after_id: int | None = None
+    if cursor is not None:
+        (raw,) = decode_cursor(cursor, 1)
+        if not isinstance(raw, int):
+            raise ValidationFailed(
+                "The cursor is not one this API issued",
+                errors=[FieldError(pointer="/query/cursor", detail="malformed cursor")],
+            )
+        after_id = raw
+    events = list(await repo.history(session, plot_id, after_id=after_id, limit=limit))
+    more = len(events) > limit
+    events = events[:limit]
+    return Page[EventRead](
+        items=[EventRead.model_validate(e) for e in events],
+        next_cursor=encode_cursor(events[-1].id) if more else None,
+    )
