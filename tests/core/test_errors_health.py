@@ -60,7 +60,7 @@ async def test_wrong_method_is_problem_405(client: httpx.AsyncClient) -> None:
 async def test_oversized_body_is_problem_413(client: httpx.AsyncClient, app: FastAPI) -> None:
     limit = app.state.settings.max_body_bytes
     response = await client.post("/v1/admin/organizations", content=b"x" * (limit + 1))
-    assert_problem(response, 413)
+    assert assert_problem(response, 413)["type"] == "/problems/payload-too-large"
 
 
 async def test_oversized_chunked_body_is_problem_413(
@@ -73,7 +73,7 @@ async def test_oversized_chunked_body_is_problem_413(
             yield b"x" * 65536
 
     response = await client.post("/v1/admin/organizations", content=chunks())
-    assert_problem(response, 413)
+    assert assert_problem(response, 413)["type"] == "/problems/payload-too-large"
 
 
 async def test_unexpected_error_is_problem_500_without_traceback(app: FastAPI) -> None:

@@ -97,6 +97,24 @@ class ServiceUnavailable(AppError):
     status, slug, title = 503, "service-unavailable", "Service unavailable"
 
 
+# One type URI and title per status, whichever layer (framework, middleware, service) raised it.
+_BY_STATUS: dict[int, type[AppError]] = {
+    cls.status: cls
+    for cls in (
+        BadRequest,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        Conflict,
+        PreconditionFailed,
+        PayloadTooLarge,
+        ValidationFailed,
+        ServiceUnavailable,
+        AppError,
+    )
+}
+
+
 def problem_response(
     status: int,
     detail: str,
@@ -108,6 +126,9 @@ def problem_response(
     instance: str | None = None,
 ) -> JSONResponse:
     phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    known = _BY_STATUS.get(status)
+    if known is not None:
+        slug, title = slug or known.slug, title or known.title
     body = Problem(
         type=PROBLEM_BASE + (slug or phrase.lower().replace(" ", "-").replace("'", "")),
         title=title or phrase,

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from landmarket.core.errors import problem_response
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(StarletteHTTPException):
+    # An HTTPException so FastAPI's body parser lets it through (it turns any other exception
+    # raised while reading into a 400) and the problem+json handler renders it.
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"The request body exceeds the limit of {max_bytes} bytes")
 
 
 class BodySizeLimit:
@@ -35,7 +39,7 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise _TooLarge
+                    raise _TooLarge(self.max_bytes)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -54,7 +58,6 @@ class BodySizeLimit:
         response = problem_response(
             413,
             f"The request body exceeds the limit of {self.max_bytes} bytes",
-            slug="payload-too-large",
             instance=scope.get("path"),
         )
         await response(scope, receive, send)
