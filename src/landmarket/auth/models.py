@@ -31,18 +31,14 @@ class OrgKind(enum.StrEnum):
 organization_municipalities = Table(
     "organization_municipalities",
     Base.metadata,
-    Column(
-        "organization_id", ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
-    ),
+    Column("organization_id", ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True),
     Column("ags", ForeignKey("municipalities.ags", ondelete="RESTRICT"), primary_key=True),
 )
 
 organization_regions = Table(
     "organization_regions",
     Base.metadata,
-    Column(
-        "organization_id", ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
-    ),
+    Column("organization_id", ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True),
     Column("region_slug", ForeignKey("regions.slug", ondelete="RESTRICT"), primary_key=True),
 )
 
@@ -82,5 +78,3 @@ class ApiKey(Timestamped, Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     organization: Mapped[Organization] = relationship(back_populates="api_keys", lazy="raise")
-
-

@@ -1,9 +1,9 @@
 """Import every model module so ``Base.metadata`` is complete (Alembic, tests)."""
 
 from landmarket.auth import models as auth_models
-from landmarket.municipalities import models as municipality_models
-from landmarket.events import models as event_models
-from landmarket.plots import models as plot_models
 from landmarket.db.base import Base
+from landmarket.events import models as event_models
+from landmarket.municipalities import models as municipality_models
+from landmarket.plots import models as plot_models
 
 __all__ = ["Base", "auth_models", "event_models", "municipality_models", "plot_models"]
