@@ -92,6 +92,7 @@ async def to_lonlat(session: AsyncSession, ring: list[list[float]]) -> list[list
             )
         )
     )
+    assert isinstance(out, str)
     coords: list[list[float]] = json.loads(out)["coordinates"][0]
     coords[-1] = coords[0]
     return coords
