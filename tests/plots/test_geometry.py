@@ -247,3 +247,13 @@ async def test_multipolygon_input(
     response = await post(client, world.frankfurt, body, headers={"Content-Crs": UTM})
     assert response.status_code == 201, response.text
     assert abs(response.json()["properties"]["area_m2"] - 20_000) < 0.01
+
+
+async def test_heights_are_dropped(
+    client: httpx.AsyncClient, world: World, session: AsyncSession
+) -> None:
+    body = await feature(session, FRANKFURT)
+    body["geometry"]["coordinates"][0] = [[*p, 112.5] for p in body["geometry"]["coordinates"][0]]
+    response = await post(client, world.frankfurt, body)
+    assert response.status_code == 201, response.text
+    assert len(response.json()["geometry"]["coordinates"][0][0][0]) == 2

@@ -135,8 +135,10 @@ async def check_geometry(
     ``municipality_ags`` None means: derive it from where the plot's interior point lies.
     """
     check_structure(geometry, crs, pointer)
+    # Heights (a third ordinate) are dropped: plots are stored in 2D.
     source = func.ST_SetSRID(
-        func.ST_GeomFromGeoJSON(bindparam("geojson", json.dumps(geometry))), crs.srid
+        func.ST_Force2D(func.ST_GeomFromGeoJSON(bindparam("geojson", json.dumps(geometry)))),
+        crs.srid,
     )
     src = select(source.label("g")).cte("src")
     valid = func.ST_IsValid(src.c.g)

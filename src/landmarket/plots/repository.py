@@ -7,20 +7,23 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     ColumnElement,
     DateTime,
     Text,
+    Uuid,
     cast,
     func,
     literal,
     or_,
     select,
     true,
+    type_coerce,
     update,
 )
 from sqlalchemy.dialects.postgresql import JSON, aggregate_order_by, insert
@@ -183,7 +186,6 @@ class PlotFilter:
     available_by: date | None = None
     q: str | None = None
     stale: bool | None = None
-    extra: list[ColumnElement[bool]] = field(default_factory=list)
 
 
 def _escape_like(value: str) -> str:
@@ -234,7 +236,6 @@ def _conditions(principal: AuthPrincipal | None, f: PlotFilter) -> list[ColumnEl
         conds.append(
             Plot.last_confirmed_at < cutoff if f.stale else Plot.last_confirmed_at >= cutoff
         )
-    conds.extend(f.extra)
     return conds
 
 
@@ -276,19 +277,21 @@ async def list_features(
         func.json_agg(aggregate_order_by(numbered.c.feature, numbered.c.id)).filter(in_page),
         cast(literal("[]"), JSON),
     )
-    last = func.array_agg(aggregate_order_by(numbered.c.id, numbered.c.id.desc())).filter(in_page)
+    # uuid has no max(); the first of the page's ids in descending order is the last one.
+    last = type_coerce(
+        func.array_agg(aggregate_order_by(numbered.c.id, numbered.c.id.desc())).filter(in_page),
+        ARRAY(Uuid),
+    )[1]
     stmt = select(
         cast(features, Text).label("features"),
         func.count().label("n"),
-        cast(last, Text).label("ids"),
+        last.label("last_id"),
     ).select_from(numbered)
     row = (await session.execute(stmt)).one()
-    ids_text: str | None = row.ids
-    last_id = uuid.UUID(ids_text.strip("{}").split(",")[0]) if ids_text else None
     return FeaturePage(
         features_json=row.features,
         count=min(int(row.n), limit),
-        last_id=last_id,
+        last_id=row.last_id,
         more=int(row.n) > limit,
     )
 

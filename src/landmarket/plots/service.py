@@ -449,7 +449,11 @@ async def plot_history(
     cursor: str | None,
     limit: int,
 ) -> Page[EventRead]:
-    await _writable(session, principal, plot_id)
+    plot = await repo.get_visible(session, principal, plot_id)
+    if plot is None:
+        raise NotFound(f"No plot {plot_id}")
+    if not may_write(principal, plot.municipality_ags):
+        raise Forbidden("Only the plot's municipality and admins may read its history")
     after_id: int | None = None
     if cursor is not None:
         (raw,) = decode_cursor(cursor, 1)
