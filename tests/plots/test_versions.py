@@ -333,3 +333,16 @@ async def test_events_are_append_only(
             await session.execute(stmt)
         await session.rollback()
     assert await count(session, Event) == 1
+
+
+async def test_put_with_if_match_on_a_missing_plot_is_412(
+    client: httpx.AsyncClient, world: World, session: AsyncSession
+) -> None:
+    body = await feature(session, FRANKFURT, "gis-1")
+    response = await client.put(
+        f"/v1/municipalities/{FRANKFURT}/plots/gis-1",
+        json=body,
+        headers=match(world.frankfurt, '"1"'),
+    )
+    assert_problem(response, 412)
+    assert await count(session, Plot) == 0

@@ -416,6 +416,9 @@ async def upsert_plot(
     )
     plot = await repo.get_by_external_id(session, ags, external_id)
     if plot is None:
+        if if_match is not None and if_match.strip():
+            # RFC 9110 §13.1.1: If-Match never matches a resource that does not exist.
+            raise PreconditionFailed(f"Municipality {ags} has no plot {external_id!r}")
         return await _insert(
             session, principal, props, external_id, checked, crs_out, "/body/properties"
         )
