@@ -253,6 +253,8 @@ async def _apply(
 ) -> WriteResult:
     """Write ``values`` if the row is still at ``expected_version``, and audit it."""
     before = await repo.feature(session, plot.id, repo.STORAGE_CRS)
+    # Whoever changes a plot has looked at it: that counts as a confirmation.
+    values = {**values, "last_confirmed_at": func.now()}
     try:
         async with session.begin_nested():
             version = await repo.update_plot(session, plot.id, expected_version, values)
@@ -326,7 +328,6 @@ async def update_plot(
             repaired = checked.repaired
     if not values:
         return await _unchanged(session, plot, crs_out)
-    values["last_confirmed_at"] = func.now()
     return await _apply(
         session,
         principal,
@@ -431,7 +432,6 @@ async def upsert_plot(
         values["geom"] = geometry_value(checked.ewkb)
     if not values:
         return await _unchanged(session, plot, crs_out)
-    values["last_confirmed_at"] = func.now()
     return await _apply(
         session,
         principal,
