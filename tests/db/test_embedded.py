@@ -6,6 +6,7 @@ import os
 import pwd
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -75,13 +76,13 @@ def test_stale_postmaster_pid_after_crash_does_not_block(data_dir: Path) -> None
 
 
 def test_port_taken_by_someone_else_moves_the_cluster(data_dir: Path) -> None:
-    import socket
-
     cluster = EmbeddedCluster(data_dir)
     cluster.start()
     old_port = cluster.port
     cluster.stop()
     with socket.socket() as squatter:
+        # The stopped server's connections may linger in TIME_WAIT on that port.
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         squatter.bind(("127.0.0.1", old_port))
         squatter.listen()
         cluster.start()
