@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from typer.testing import CliRunner
 
 from landmarket.auth.models import Organization
+from landmarket.cli import app
 from landmarket.demo import seed_demo
 
 
@@ -65,3 +69,25 @@ async def test_demo_replaces_keys_that_no_longer_work(
     assert new_company.key != company.key
     me = await client.get("/v1/me", headers={"Authorization": f"Bearer {new_company.key}"})
     assert me.status_code == 200
+
+
+FRM = Path(__file__).resolve().parents[2] / "shared/data/municipalities/frm-75-vg5000-2021.geojson"
+
+
+@pytest.mark.skipif(not FRM.exists(), reason="../shared/data is not beside the repository")
+async def test_demo_cli_with_real_boundaries(
+    client: httpx.AsyncClient, database_url: str, tmp_path: Path
+) -> None:
+    env = {"LANDMARKET_DATABASE_URL": database_url, "LANDMARKET_DATA_DIR": str(tmp_path)}
+    result = await asyncio.to_thread(
+        CliRunner().invoke, app, ["demo", "--municipalities", str(FRM)], env=env
+    )
+    assert result.exit_code == 0, result.output
+    assert "75 municipalities" in result.output
+    admin_key = next(
+        line.split()[1] for line in result.output.splitlines() if line.strip().startswith("admin")
+    )
+    me = await client.get("/v1/me", headers={"Authorization": f"Bearer {admin_key}"})
+    assert me.json()["kind"] == "admin"
+    frankfurt = await client.get("/v1/municipalities/06412000")
+    assert frankfurt.json()["properties"]["regions"] == ["demo"]
