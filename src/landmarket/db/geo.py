@@ -80,7 +80,8 @@ def geojson_out(
     RFC 7946 clients expect easting first.
     """
     transformed = geom if crs.srid == STORAGE_SRID else gf.ST_Transform(geom, crs.srid)
-    return cast(func.ST_AsGeoJSON(transformed, crs.decimals), JSONB)
+    # Options 0: no legacy "crs" member (RFC 7946 dropped it); the CRS goes in Content-Crs.
+    return cast(func.ST_AsGeoJSON(transformed, crs.decimals, 0), JSONB)
 
 
 def geojson_in(geometry: dict[str, Any], srid: int = 4326) -> ColumnElement[Any]:
