@@ -7,7 +7,6 @@ cluster in a temporary directory, started and stopped by the harness. Both are r
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import tempfile
@@ -46,11 +45,6 @@ class PgServer:
             await conn.execute(sql)
         finally:
             await conn.close()
-
-    def create_database(self, prefix: str = "lm_test") -> str:
-        name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-        asyncio.run(self._admin(f'CREATE DATABASE "{name}"'))
-        return self.url_for(name)
 
     async def acreate_database(self, prefix: str = "lm_test") -> str:
         name = f"{prefix}_{uuid.uuid4().hex[:10]}"

@@ -359,23 +359,13 @@ class EmbeddedCluster:
             )
             return True
 
+    def _client_args(self) -> list[str]:
+        return ["-h", "127.0.0.1", "-p", str(self.port), "-U", SUPERUSER]
+
     def psql(self, sql: str, database: str = "postgres") -> str:
-        out = self._run(
-            self.install.tool("psql"),
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(self.port),
-            "-U",
-            SUPERUSER,
-            "-d",
-            database,
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-tAc",
-            sql,
-        )
-        return out.stdout.strip()
+        psql = self.install.tool("psql")
+        args = [*self._client_args(), "-d", database, "-v", "ON_ERROR_STOP=1", "-tAc", sql]
+        return self._run(psql, *args).stdout.strip()
 
     def _ensure_database(self, name: str) -> None:
         # psql -c cannot bind parameters; the name is restricted to [a-z0-9_] just below.
@@ -385,27 +375,8 @@ class EmbeddedCluster:
             exists = self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'")  # noqa: S608
             if exists == "1":
                 return
-            proc = self._run(
-                self.install.tool("createdb"),
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "-U",
-                SUPERUSER,
-                name,
-                check=False,
-            )
-            if proc.returncode == 0:
+            createdb = self.install.tool("createdb")
+            if self._run(createdb, *self._client_args(), name, check=False).returncode == 0:
                 return
             time.sleep(0.2)  # another process may be creating it right now
         raise EmbeddedError(f"could not create database {name}")
-
-    def create_database(self, name: str) -> str:
-        self._ensure_database(name)
-        return self.url(name)
-
-    def drop_database(self, name: str) -> None:
-        if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
-            raise EmbeddedError(f"invalid database name {name!r}")
-        self.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
