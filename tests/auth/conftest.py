@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-import httpx
 import pytest
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from landmarket.auth.models import Organization
 from tests.factories import make_municipality, make_org_with_key, make_region
+from tests.helpers import PROBLEM, assert_problem, bearer, count, pointers
 
-PROBLEM = "application/problem+json"
+__all__ = ["PROBLEM", "assert_problem", "bearer", "count", "pointers"]
+
 FRANKFURT, OFFENBACH = "06412000", "06413000"
 
 
@@ -23,29 +22,6 @@ class World:
     municipality: tuple[Organization, str]
     company: tuple[Organization, str]
     agency: tuple[Organization, str]
-
-
-def bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
-
-
-def assert_problem(response: httpx.Response, status: int) -> dict[str, object]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM)
-    body: dict[str, object] = response.json()
-    assert body["status"] == status
-    return body
-
-
-def pointers(body: dict[str, object]) -> list[str]:
-    errors = body["errors"]
-    assert isinstance(errors, list)
-    return [e["pointer"] for e in errors]
-
-
-async def count(session: AsyncSession, model: Any) -> int:
-    # model: a mapped class or a Table.
-    return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 
 @pytest.fixture

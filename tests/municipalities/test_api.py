@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from landmarket.municipalities.demo import seed_demo_region, synthetic_features
 from landmarket.municipalities.importer import import_features
-from tests.core.test_errors_health import assert_problem
+from tests.helpers import assert_problem
 
 GEOJSON = "application/geo+json"
 

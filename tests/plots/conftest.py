@@ -15,8 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from landmarket.events.models import Event
 from landmarket.plots.models import Plot
 from tests.factories import make_municipality, make_org_with_key, make_region
+from tests.helpers import PROBLEM, assert_problem, bearer, count, pointers
 
-PROBLEM = "application/problem+json"
+__all__ = ["PROBLEM", "assert_problem", "bearer", "count", "pointers"]
+
 UTM = "<http://www.opengis.net/def/crs/EPSG/0/25832>"
 UTM_URI = "http://www.opengis.net/def/crs/EPSG/0/25832"
 MERCATOR_URI = "http://www.opengis.net/def/crs/EPSG/0/3857"
@@ -47,26 +49,6 @@ class World:
     both: str  # municipality key for FRANKFURT and OFFENBACH
     company: str
     agency: str
-
-
-def bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
-
-
-def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM)
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    return body
-
-
-def pointers(body: dict[str, Any]) -> list[str]:
-    return [e["pointer"] for e in body.get("errors") or []]
-
-
-async def count(session: AsyncSession, model: type[object]) -> int:
-    return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 
 async def table_hash(session: AsyncSession) -> str:
