@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from landmarket.db.geo import Crs, geojson_out
+from landmarket.db.sql import LIKE_ESCAPE, contains_pattern
 from landmarket.municipalities.models import Municipality, Region, region_municipalities
 
 _members = region_municipalities
@@ -45,12 +46,6 @@ async def member_ags(session: AsyncSession, slug: str) -> list[str]:
     return list(await session.scalars(stmt))
 
 
-def like_pattern(q: str) -> str:
-    """Substring pattern with LIKE wildcards in the user's text taken literally."""
-    escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 async def list_municipalities(
     session: AsyncSession,
     *,
@@ -76,7 +71,7 @@ async def list_municipalities(
             Municipality.ags.in_(select(_members.c.ags).where(_members.c.region_slug == region))
         )
     if q:
-        stmt = stmt.where(Municipality.name.ilike(like_pattern(q), escape="\\"))
+        stmt = stmt.where(Municipality.name.ilike(contains_pattern(q), escape=LIKE_ESCAPE))
     if after is not None:
         stmt = stmt.where(tuple_(Municipality.name, Municipality.ags) > tuple_(*after))
     return (await session.execute(stmt)).all()

@@ -33,6 +33,7 @@ from sqlalchemy.orm import defer
 from landmarket.auth.principal import AuthPrincipal
 from landmarket.db.base import STORAGE_SRID
 from landmarket.db.geo import EPSG_URI, SUPPORTED_CRS, Crs, geojson_out
+from landmarket.db.sql import LIKE_ESCAPE, contains_pattern
 from landmarket.events.models import Event
 from landmarket.municipalities.models import region_municipalities
 from landmarket.plots.models import Category, Plot, PlotStatus, Zoning
@@ -188,10 +189,6 @@ class PlotFilter:
     stale: bool | None = None
 
 
-def _escape_like(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _conditions(principal: AuthPrincipal | None, f: PlotFilter) -> list[ColumnElement[bool]]:
     conds: list[ColumnElement[bool]] = [visible_to(principal)]
     if f.municipalities:
@@ -223,12 +220,12 @@ def _conditions(principal: AuthPrincipal | None, f: PlotFilter) -> list[ColumnEl
     if f.available_by is not None:
         conds.append(or_(Plot.available_from.is_(None), Plot.available_from <= f.available_by))
     if f.q:
-        pattern = f"%{_escape_like(f.q)}%"
+        pattern = contains_pattern(f.q)
         conds.append(
             or_(
-                Plot.title.ilike(pattern, escape="\\"),
-                Plot.description.ilike(pattern, escape="\\"),
-                Plot.external_id.ilike(pattern, escape="\\"),
+                Plot.title.ilike(pattern, escape=LIKE_ESCAPE),
+                Plot.description.ilike(pattern, escape=LIKE_ESCAPE),
+                Plot.external_id.ilike(pattern, escape=LIKE_ESCAPE),
             )
         )
     if f.stale is not None:
