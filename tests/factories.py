@@ -20,10 +20,11 @@ _SIDE = 1_000
 
 
 def default_square(ags: str) -> str:
-    """A 1 km square, placed by the AGS's last three digits on a grid so different
-    municipalities get disjoint squares (2 km apart)."""
-    n = int(ags[-3:])
-    x0, y0 = _ORIGIN_X + (n % 30) * 2 * _SIDE, _ORIGIN_Y + (n // 30) * 2 * _SIDE
+    """A 1 km square on a 50 x 50 grid of cells 2 km apart, placed by the district and
+    municipality digits of the AGS, so e.g. 06412000 and 06413000 get disjoint squares
+    (cells repeat only when those six digits are equal modulo 2,500)."""
+    cell = int(ags[2:]) % 2500
+    x0, y0 = _ORIGIN_X + (cell % 50) * 2 * _SIDE, _ORIGIN_Y + (cell // 50) * 2 * _SIDE
     x1, y1 = x0 + _SIDE, y0 + _SIDE
     return f"POLYGON(({x0} {y0}, {x1} {y0}, {x1} {y1}, {x0} {y1}, {x0} {y0}))"
 
