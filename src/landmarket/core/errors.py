@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SerializeAsAny
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -32,7 +32,9 @@ class Problem(BaseModel):
     status: int
     detail: str
     instance: str | None = None
-    errors: list[FieldError] | None = Field(
+    # SerializeAsAny: subclasses (e.g. a bulk import's per-feature entries with index and
+    # external_id) keep their extra members in the response.
+    errors: list[SerializeAsAny[FieldError]] | None = Field(
         default=None, description="For validation problems: every rejected field"
     )
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     ARRAY,
     ColumnElement,
     DateTime,
+    FromClause,
     Text,
     Uuid,
     cast,
@@ -48,26 +49,31 @@ PROPERTY_COLUMNS: tuple[str, ...] = tuple(
 )
 
 
-def _json_value(name: str) -> ColumnElement[Any]:
-    column = Plot.__table__.c[name]
+def _json_value(table: FromClause, name: str) -> ColumnElement[Any]:
+    column = table.c[name]
     if isinstance(column.type, DateTime):
         # Fixed UTC rendering, independent of the session's TimeZone setting.
         return func.to_char(func.timezone("UTC", column), _ISO_UTC)
     return column
 
 
-def feature_expr(crs: Crs) -> ColumnElement[Any]:
-    """The plot as a GeoJSON Feature (json, members in a fixed order), geometry in ``crs``."""
+def feature_expr(crs: Crs, table: FromClause | None = None) -> ColumnElement[Any]:
+    """The plot as a GeoJSON Feature (json, members in a fixed order), geometry in ``crs``.
+
+    ``table``: an alias of plots, for statements that read the table twice (bulk imports
+    snapshot the rows before and after a set-based update).
+    """
+    table = Plot.__table__ if table is None else table
     pairs: list[ColumnElement[Any]] = []
     for name in PROPERTY_COLUMNS:
-        pairs += [literal(name), _json_value(name)]
+        pairs += [literal(name), _json_value(table, name)]
     return func.json_build_object(
         literal("type"),
         literal("Feature"),
         literal("id"),
-        Plot.id,
+        table.c.id,
         literal("geometry"),
-        geojson_out(Plot.geom, crs),
+        geojson_out(table.c.geom, crs),
         literal("properties"),
         func.json_build_object(*pairs),
         type_=JSON,

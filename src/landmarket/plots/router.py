@@ -19,6 +19,8 @@ from landmarket.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from landmarket.db.geo import Crs, content_crs_header, parse_crs
 from landmarket.db.session import SessionDep
 from landmarket.plots import service
+from landmarket.plots.imports import service as import_service
+from landmarket.plots.imports.schemas import ImportMode, PlotImport, PlotImportReport
 from landmarket.plots.models import Category, PlotStatus, Zoning
 from landmarket.plots.repository import PlotFilter
 from landmarket.plots.schemas import (
@@ -341,3 +343,37 @@ async def put_plot(
         repair=repair,
     )
     return _feature_response(result, out_crs, status_code=201 if result.created else 200)
+
+
+@router.post(
+    "/plot-imports",
+    response_model=PlotImportReport,
+    summary="Import a FeatureCollection of plots (upsert by external_id, optionally prune)",
+    responses=problem_responses(401, 403, 409, 413, 422),
+)
+async def import_plots(
+    body: PlotImport,
+    principal: PlotWriter,
+    session: SessionDep,
+    content_crs: ContentCrs = None,
+    mode: Annotated[
+        ImportMode,
+        Query(
+            description="atomic: all or nothing (422 naming every bad feature); "
+            "partial: the valid features are saved, the report names the others"
+        ),
+    ] = ImportMode.atomic,
+    prune: Annotated[
+        bool,
+        Query(
+            description="Withdraw the plots of the touched municipalities (and of `municipalities`"
+            " in the body) that neither this import nor `keep` contains"
+        ),
+    ] = False,
+    dry_run: Annotated[bool, Query(description="Validate and report; write nothing")] = False,
+    repair: Repair = False,
+) -> PlotImportReport:
+    options = import_service.ImportOptions(
+        crs=_input_crs(content_crs), mode=mode, prune=prune, dry_run=dry_run, repair=repair
+    )
+    return await import_service.import_plots(session, principal, body, options)

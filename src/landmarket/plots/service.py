@@ -102,17 +102,24 @@ def _check_if_match(if_match: str | None, current: int, *, required: bool) -> in
     return current
 
 
+def transition_problem(current: PlotStatus, new: PlotStatus) -> str | None:
+    """Why the state machine refuses ``current`` → ``new``, or None when it allows it."""
+    if new in TRANSITIONS[current]:
+        return None
+    allowed = ", ".join(sorted(s.value for s in TRANSITIONS[current]))
+    return f"A plot cannot go from {current.value} to {new.value}; from {current.value}: {allowed}"
+
+
 def _check_transition(current: PlotStatus, new: PlotStatus, pointer: str) -> None:
-    if new not in TRANSITIONS[current]:
-        allowed = ", ".join(sorted(s.value for s in TRANSITIONS[current]))
+    problem = transition_problem(current, new)
+    if problem is not None:
         raise Conflict(
-            f"A plot cannot go from {current.value} to {new.value}; from {current.value}: "
-            f"{allowed}",
+            problem,
             errors=[FieldError(pointer=pointer, detail=f"illegal transition from {current}")],
         )
 
 
-def _attribute_values(props: PlotAttributes) -> dict[str, Any]:
+def attribute_values(props: PlotAttributes) -> dict[str, Any]:
     """Column values for the plot's descriptive properties (full replacement)."""
     values = props.model_dump(exclude={"municipality_ags", "status", "external_id", "contact"})
     values["contact"] = props.contact.model_dump(exclude_none=True) if props.contact else None
@@ -187,7 +194,7 @@ async def _insert(
             f"A new plot starts as draft or published, not {status.value}",
             errors=[FieldError(pointer=f"{pointer}/status", detail="draft or published")],
         )
-    values = _attribute_values(props) | _status_values(status)
+    values = attribute_values(props) | _status_values(status)
     values |= {
         "external_id": external_id,
         "municipality_ags": checked.municipality_ags,
@@ -424,7 +431,7 @@ async def upsert_plot(
             session, principal, props, external_id, checked, crs_out, "/body/properties"
         )
     expected = _check_if_match(if_match, plot.version, required=False)
-    values = _diff(plot, _attribute_values(props))
+    values = _diff(plot, attribute_values(props))
     if props.status is not None and props.status is not plot.status:
         _check_transition(plot.status, props.status, "/body/properties/status")
         values |= _status_values(props.status)

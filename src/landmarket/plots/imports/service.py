@@ -1,0 +1,282 @@
+"""Bulk import of plots from a GIS system: validate everything, then write set-based.
+
+Per feature in Python (cheap): the Feature and its properties with the same Pydantic models as
+single plots, the geometry's structure (plots.geometry.structure_problem) and the key's right to
+the named municipality. Then the features are COPYed into a temporary table and every PostGIS
+rule runs as one statement over all of them (plots.geometry.placement), judged per row by the
+same code as a single plot. Writes are a handful of statements whatever the number of features.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from landmarket.auth.principal import AuthPrincipal
+from landmarket.core.errors import Conflict, Forbidden, ValidationFailed, validation_errors
+from landmarket.db.geo import Crs
+from landmarket.plots.geometry import UNREADABLE, GeometryProblem, Placed, judge, structure_problem
+from landmarket.plots.imports import repository as repo
+from landmarket.plots.imports.schemas import (
+    FeatureFailure,
+    FeatureRepaired,
+    ImportMode,
+    PlotImport,
+    PlotImportFeature,
+    PlotImportReport,
+)
+from landmarket.plots.schemas import PlotProperties
+from landmarket.plots.service import (
+    INITIAL_STATUSES,
+    attribute_values,
+    may_write,
+    transition_problem,
+)
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    crs: Crs
+    mode: ImportMode = ImportMode.atomic
+    prune: bool = False
+    dry_run: bool = False
+    repair: bool = False
+
+
+@dataclass
+class _Run:
+    """What one import has learnt so far, by feature index."""
+
+    external_ids: dict[int, str] = field(default_factory=dict)
+    staged: dict[int, PlotProperties] = field(default_factory=dict)
+    placed: dict[int, Placed] = field(default_factory=dict)
+    failures: list[FeatureFailure] = field(default_factory=list)
+
+    def fail(self, index: int, pointer: str, detail: str, status: int = 422) -> None:
+        self.failures.append(
+            FeatureFailure(
+                index=index,
+                external_id=self.external_ids.get(index),
+                pointer=pointer,
+                detail=detail,
+                status=status,
+            )
+        )
+        self.placed.pop(index, None)
+
+    @property
+    def failed(self) -> set[int]:
+        return {f.index for f in self.failures}
+
+
+class _DryRun(Exception):
+    """Unwinds the savepoint of a dry run, carrying the report out."""
+
+    def __init__(self, report: PlotImportReport) -> None:
+        super().__init__("dry run")
+        self.report = report
+
+
+def _readable_external_id(raw: Any) -> str | None:
+    props = raw.get("properties") if isinstance(raw, dict) else None
+    value = props.get("external_id") if isinstance(props, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _forbidden_detail(ags: str) -> str:
+    return f"this key may not write plots of municipality {ags}"
+
+
+def _check_features(principal: AuthPrincipal, body: PlotImport, crs: Crs, run: _Run) -> None:
+    for i, raw in enumerate(body.features):
+        ext = _readable_external_id(raw)
+        if ext is not None:
+            run.external_ids[i] = ext
+        try:
+            feature = PlotImportFeature.model_validate(raw)
+        except ValidationError as exc:
+            for error in validation_errors(exc.errors(include_input=False)):
+                run.fail(i, f"/features/{i}{error.pointer}", error.detail)
+            continue
+        problem = structure_problem(feature.geometry.model_dump(), crs, f"/features/{i}/geometry")
+        if problem is not None:
+            run.fail(i, problem.pointer, problem.detail)
+            continue
+        target = feature.properties.municipality_ags
+        if target is not None and not may_write(principal, target):
+            run.fail(
+                i, f"/features/{i}/properties/municipality_ags", _forbidden_detail(target), 403
+            )
+            continue
+        run.staged[i] = feature.properties
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+def _record(i: int, raw: dict[str, Any], props: PlotProperties) -> tuple[Any, ...]:
+    values = attribute_values(props)
+    if values["contact"] is not None:
+        values["contact"] = json.dumps(values["contact"])  # asyncpg sends jsonb as text
+    values |= {
+        "idx": i,
+        "external_id": props.external_id,
+        "target": props.municipality_ags,
+        "geojson": json.dumps(raw["geometry"]),
+        "status": props.status,
+    }
+    return tuple(_plain(values[name]) for name in repo.STAGED_COLUMNS)
+
+
+async def _place(session: AsyncSession, options: ImportOptions, run: _Run) -> None:
+    try:
+        async with session.begin_nested():
+            await repo.place_all(session, options.crs.srid, repair=options.repair)
+    except DBAPIError:
+        # Some geometry defeats PostGIS (e.g. a projection far outside its area): find which,
+        # one row at a time. Only malformed input ever takes this path.
+        for i in await repo.staged_indexes(session):
+            try:
+                async with session.begin_nested():
+                    await repo.place_one(session, i, options.crs.srid, repair=options.repair)
+            except DBAPIError:
+                run.fail(i, f"/features/{i}/geometry", UNREADABLE)
+
+
+async def _judge(
+    session: AsyncSession, principal: AuthPrincipal, options: ImportOptions, run: _Run
+) -> None:
+    first: dict[tuple[str, str], int] = {}
+    for row in await repo.placements(session):
+        i = row.idx
+        verdict = judge(
+            row,
+            repair=options.repair,
+            pointer=f"/features/{i}/geometry",
+            ags_pointer=f"/features/{i}/properties/municipality_ags",
+        )
+        if isinstance(verdict, GeometryProblem):
+            run.fail(i, verdict.pointer, verdict.detail)
+            continue
+        ags = verdict.municipality_ags
+        if not may_write(principal, ags):
+            run.fail(i, f"/features/{i}/geometry", _forbidden_detail(ags), 403)
+            continue
+        key = (ags, run.staged[i].external_id)
+        if key in first:
+            run.fail(
+                i,
+                f"/features/{i}/properties/external_id",
+                f"duplicate: feature {first[key]} has the same external_id in {ags}",
+            )
+            continue
+        first[key] = i
+        run.placed[i] = verdict
+
+
+async def _check_statuses(session: AsyncSession, run: _Run) -> int:
+    """The state machine, as for single plots; returns how many placed features exist."""
+    current = await repo.existing(session)
+    matched = 0
+    for i in sorted(run.placed):
+        wanted = run.staged[i].status
+        pointer = f"/features/{i}/properties/status"
+        if i not in current:
+            if wanted is not None and wanted not in INITIAL_STATUSES:
+                run.fail(i, pointer, f"a new plot starts as draft or published, not {wanted}")
+            continue
+        matched += 1
+        if wanted is not None and wanted is not current[i]:
+            problem = transition_problem(current[i], wanted)
+            if problem is not None:
+                matched -= 1
+                run.fail(i, pointer, problem, 409)
+    return matched
+
+
+def _rejected(run: _Run, received: int) -> ValidationFailed:
+    failures = sorted(run.failures, key=lambda f: f.index)
+    return ValidationFailed(
+        f"{len(run.failed)} of {received} feature(s) failed; nothing was written "
+        "(send mode=partial to save the valid ones)",
+        errors=failures,
+    )
+
+
+def _keep_records(body: PlotImport, run: _Run) -> list[tuple[Any, ...]]:
+    """What the sync contains: every readable id of this request (failed features too, so a
+    feature that could not be saved is never withdrawn for it) and the ids of earlier batches."""
+    records: list[tuple[Any, ...]] = []
+    for i, ext in run.external_ids.items():
+        placed = run.placed.get(i)
+        records.append((placed.municipality_ags if placed else None, ext))
+    records += [(None, ext) for ext in body.keep]
+    return records
+
+
+async def import_plots(
+    session: AsyncSession, principal: AuthPrincipal, body: PlotImport, options: ImportOptions
+) -> PlotImportReport:
+    for ags in body.municipalities:
+        if not may_write(principal, ags):
+            raise Forbidden(f"This key may not prune plots of municipality {ags}")
+    try:
+        async with session.begin_nested():
+            report = await _import(session, principal, body, options)
+            if options.dry_run:
+                raise _DryRun(report)
+    except _DryRun as dry:
+        return dry.report
+    return report
+
+
+async def _import(
+    session: AsyncSession, principal: AuthPrincipal, body: PlotImport, options: ImportOptions
+) -> PlotImportReport:
+    run = _Run()
+    received = len(body.features)
+    _check_features(principal, body, options.crs, run)
+    await repo.create_tables(session)
+    records = [_record(i, body.features[i], props) for i, props in sorted(run.staged.items())]
+    await repo.copy_rows(session, repo.staging, records)
+    await _place(session, options, run)
+    await _judge(session, principal, options, run)
+    matched = await _check_statuses(session, run)
+    if run.failures and options.mode is ImportMode.atomic:
+        raise _rejected(run, received)
+    await repo.discard(session, run.failed)
+    updated = await repo.update_changed(session, principal)
+    created = await repo.insert_new(session, principal)
+    if created != len(run.placed) - matched:
+        # Another request inserted one of these plots between our check and our insert.
+        raise Conflict("Plots of this import were created concurrently; send it again")
+    municipalities = sorted({p.municipality_ags for p in run.placed.values()})
+    withdrawn = 0
+    if options.prune:
+        await repo.copy_rows(session, repo.keep, _keep_records(body, run))
+        scope = sorted(set(municipalities) | set(body.municipalities))
+        withdrawn = await repo.withdraw_missing(session, principal, scope)
+    return PlotImportReport(
+        mode=options.mode,
+        dry_run=options.dry_run,
+        received=received,
+        created=created,
+        updated=updated,
+        unchanged=matched - updated,
+        withdrawn=withdrawn,
+        failed=len(run.failed),
+        municipalities=municipalities,
+        repaired=[
+            FeatureRepaired(index=i, external_id=run.staged[i].external_id, reason=p.repaired)
+            for i, p in sorted(run.placed.items())
+            if p.repaired
+        ],
+        errors=sorted(run.failures, key=lambda f: f.index),
+    )
