@@ -14,7 +14,9 @@ from landmarket.core.config import get_settings
 from landmarket.db.cli import app as db_app
 from landmarket.db.connect import SchemaBehindError, database_url
 from landmarket.db.embedded import EmbeddedError
+from landmarket.matching.cli import app as matches_app
 from landmarket.municipalities.cli import app as municipalities_app
+from landmarket.plots.cli import app as plots_app
 
 app = typer.Typer(
     name="landmarket",
@@ -34,6 +36,8 @@ app.add_typer(db_app, name="db", help="Embedded database and schema migrations."
 app.add_typer(municipalities_app, name="municipalities", help="Import and list municipalities.")
 app.add_typer(orgs_app, name="orgs", help="Organisations (municipalities, companies, agencies).")
 app.add_typer(keys_app, name="keys", help="API keys of organisations.")
+app.add_typer(plots_app, name="plots", help="Push plots from GIS files to the API.")
+app.add_typer(matches_app, name="matches", help="Recompute stored matches.")
 
 
 @app.command()

@@ -21,8 +21,10 @@ from landmarket.core.openapi import install_openapi
 from landmarket.db.embedded import EmbeddedCluster, EmbeddedError
 from landmarket.db.session import create_engine
 from landmarket.health.router import router as health_router
+from landmarket.matching.router import router as matching_router
 from landmarket.municipalities.router import router as municipalities_router
 from landmarket.plots.router import router as plots_router
+from landmarket.requirements.router import router as requirements_router
 
 DESCRIPTION = """
 Inter-municipal commercial land marketplace: municipalities list reactivatable plots,
@@ -81,6 +83,8 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app.include_router(municipalities_router, prefix="/v1")
     app.include_router(auth_router, prefix="/v1")
     app.include_router(plots_router, prefix="/v1")
+    app.include_router(requirements_router, prefix="/v1")
+    app.include_router(matching_router, prefix="/v1")
     app.include_router(auth_admin_router, prefix="/v1/admin")
     if settings.cors_origins:
         app.add_middleware(

@@ -3,7 +3,17 @@
 from landmarket.auth import models as auth_models
 from landmarket.db.base import Base
 from landmarket.events import models as event_models
+from landmarket.matching import models as match_models
 from landmarket.municipalities import models as municipality_models
 from landmarket.plots import models as plot_models
+from landmarket.requirements import models as requirement_models
 
-__all__ = ["Base", "auth_models", "event_models", "municipality_models", "plot_models"]
+__all__ = [
+    "Base",
+    "auth_models",
+    "event_models",
+    "match_models",
+    "municipality_models",
+    "plot_models",
+    "requirement_models",
+]

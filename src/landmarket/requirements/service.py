@@ -1,0 +1,311 @@
+"""Requirement use cases. Services raise AppErrors and only flush; the request owns the
+transaction, so a requirement and its recomputed matches commit together."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from landmarket.auth.principal import AuthPrincipal
+from landmarket.core.errors import FieldError, NotFound, PreconditionFailed, ValidationFailed
+from landmarket.core.pagination import Page, decode_cursor, encode_cursor
+from landmarket.events.repository import record
+from landmarket.matching.service import refresh_requirement
+from landmarket.plots.errors import PreconditionRequired
+from landmarket.requirements import repository as repo
+from landmarket.requirements.models import Requirement, RequirementStatus
+from landmarket.requirements.schemas import (
+    LocationRead,
+    MustRead,
+    RequirementCreate,
+    RequirementRead,
+    RequirementUpdate,
+    WeightsRead,
+)
+
+ENTITY = "requirement"
+MUST_FIELDS = (
+    "fibre",
+    "rail_siding",
+    "developed",
+    "no_contamination",
+    "max_transit_stop_distance_m",
+    "max_motorway_distance_km",
+)
+WEIGHT_FIELDS = ("area", "distance", "price", "availability", "infrastructure", "reactivation")
+_PLAIN = (
+    "title",
+    "description",
+    "area_min_m2",
+    "area_max_m2",
+    "emission_class",
+    "tenure",
+    "max_price_eur_per_m2",
+    "max_rent_eur_per_m2_month",
+    "needed_by",
+    "sector_nace",
+    "jobs",
+    "share_identity",
+    "status",
+)
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def to_read(stored: repo.Stored) -> RequirementRead:
+    r = stored.requirement
+    return RequirementRead.model_validate(
+        {
+            **{name: getattr(r, name) for name in (*_PLAIN, "id", "company_id", "home_ags")},
+            "zonings": r.zonings,
+            "version": r.version,
+            "created_at": r.created_at,
+            "updated_at": r.updated_at,
+            "location": LocationRead(
+                anchor=stored.anchor,
+                max_distance_km=r.max_distance_km,
+                municipalities=r.municipalities,
+                area=stored.area,
+            ),
+            "must": MustRead(**{f: getattr(r, f"must_{f}") for f in MUST_FIELDS}),
+            "weights": WeightsRead(**{f: getattr(r, f"weight_{f}") for f in WEIGHT_FIELDS}),
+        }
+    )
+
+
+def _snapshot(read: RequirementRead) -> dict[str, Any]:
+    return read.model_dump(mode="json")
+
+
+def _check_if_match(if_match: str | None, current: int, *, required: bool) -> int:
+    if if_match is None or not if_match.strip():
+        if required:
+            raise PreconditionRequired(
+                "Send If-Match with the ETag from your last read so concurrent edits are not lost",
+                headers={"ETag": etag(current)},
+            )
+        return current
+    tags = [t.strip() for t in if_match.split(",")]
+    if "*" not in tags and etag(current) not in tags:
+        raise PreconditionFailed(
+            f"The requirement has changed (now version {current}); read it again and retry",
+            headers={"ETag": etag(current)},
+        )
+    return current
+
+
+async def _validate(session: AsyncSession, body: RequirementCreate) -> None:
+    """Rules across fields and against the database; every problem at once, with pointers."""
+    errors: list[FieldError] = []
+    if body.area_min_m2 > body.area_max_m2:
+        errors.append(
+            FieldError(pointer="/body/area_max_m2", detail="must be at least area_min_m2")
+        )
+    loc = body.location
+    if loc.anchor is not None and loc.max_distance_km is None:
+        errors.append(
+            FieldError(pointer="/body/location/max_distance_km", detail="required with anchor")
+        )
+    if loc.max_distance_km is not None and loc.anchor is None:
+        errors.append(
+            FieldError(pointer="/body/location/anchor", detail="required with max_distance_km")
+        )
+    if loc.municipalities:
+        unknown = await repo.unknown_municipalities(session, loc.municipalities)
+        errors += [
+            FieldError(pointer=f"/body/location/municipalities/{i}", detail="no such municipality")
+            for i, ags in enumerate(loc.municipalities)
+            if ags in unknown
+        ]
+    if loc.area is not None:
+        check = await repo.check_area(session, loc.area.model_dump())
+        if not check.valid:
+            errors.append(FieldError(pointer="/body/location/area", detail=check.reason))
+        elif check.area_m2 <= 0:
+            errors.append(FieldError(pointer="/body/location/area", detail="the area is 0"))
+    if errors:
+        raise ValidationFailed("The requirement is not consistent", errors=errors)
+
+
+def _columns(body: RequirementCreate, *, geometry: bool) -> dict[str, Any]:
+    """Column values for the whole requirement; geometry columns only when asked for."""
+    values: dict[str, Any] = {name: getattr(body, name) for name in _PLAIN}
+    values["zonings"] = (
+        sorted({z.value for z in body.zonings}) if body.zonings is not None else None
+    )
+    loc = body.location
+    values["max_distance_km"] = loc.max_distance_km
+    values["municipalities"] = sorted(set(loc.municipalities)) if loc.municipalities else None
+    if geometry:
+        values["anchor"] = (
+            repo.geometry_in(loc.anchor.model_dump(), "anchor_geojson", multi=False)
+            if loc.anchor
+            else None
+        )
+        values["area"] = (
+            repo.geometry_in(loc.area.model_dump(), "area_geojson", multi=True)
+            if loc.area
+            else None
+        )
+    values |= {f"must_{f}": getattr(body.must, f) for f in MUST_FIELDS}
+    values |= {f"weight_{f}": getattr(body.weights, f) for f in WEIGHT_FIELDS}
+    return values
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    requirement: RequirementRead
+    created: bool = False
+
+
+async def _read(session: AsyncSession, principal: AuthPrincipal, rid: uuid.UUID) -> RequirementRead:
+    stored = await repo.get_visible(session, principal, rid)
+    if stored is None:
+        raise NotFound(f"No requirement {rid}")
+    return to_read(stored)
+
+
+async def create(
+    session: AsyncSession, principal: AuthPrincipal, body: RequirementCreate
+) -> WriteResult:
+    await _validate(session, body)
+    values = _columns(body, geometry=True)
+    values |= {"company_id": principal.org_id, "home_ags": principal.home_ags}
+    rid = await repo.insert_requirement(session, values)
+    await refresh_requirement(session, rid)
+    read = await _read(session, principal, rid)
+    await record(
+        session,
+        actor=principal,
+        entity_type=ENTITY,
+        entity_id=rid,
+        action="create",
+        before=None,
+        after=_snapshot(read),
+    )
+    return WriteResult(requirement=read, created=True)
+
+
+async def get(session: AsyncSession, principal: AuthPrincipal, rid: uuid.UUID) -> RequirementRead:
+    return await _read(session, principal, rid)
+
+
+async def list_requirements(
+    session: AsyncSession,
+    principal: AuthPrincipal,
+    *,
+    status: list[RequirementStatus],
+    cursor: str | None,
+    limit: int,
+) -> Page[RequirementRead]:
+    after = None
+    if cursor is not None:
+        (raw,) = decode_cursor(cursor, 1)
+        try:
+            after = uuid.UUID(str(raw))
+        except ValueError as exc:
+            raise ValidationFailed(
+                "The cursor is not one this API issued",
+                errors=[FieldError(pointer="/query/cursor", detail="malformed cursor")],
+            ) from exc
+    rows = await repo.list_visible(session, principal, status=status, after=after, limit=limit)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page[RequirementRead](
+        items=[to_read(r) for r in rows],
+        next_cursor=encode_cursor(str(rows[-1].requirement.id)) if more else None,
+    )
+
+
+def _merged(current: RequirementRead, patch: RequirementUpdate) -> RequirementCreate:
+    """The requirement as it would be after the patch, validated like a create."""
+    data = current.model_dump(
+        include={*_PLAIN, "zonings", "location", "must", "weights"}, mode="json"
+    )
+    sent = patch.model_dump(exclude_unset=True, mode="json")
+    for nested in ("location", "must", "weights"):
+        if nested in sent:
+            data[nested] = {**data[nested], **sent.pop(nested)}
+    data.update(sent)
+    data["location"] = {k: v for k, v in data["location"].items() if v is not None}
+    return RequirementCreate.model_validate(data)
+
+
+def _changed(r: Requirement, values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if getattr(r, k) != v}
+
+
+async def _apply(
+    session: AsyncSession,
+    principal: AuthPrincipal,
+    stored: repo.Stored,
+    expected: int,
+    values: dict[str, Any],
+    action: str,
+) -> WriteResult:
+    rid = stored.requirement.id
+    before = _snapshot(to_read(stored))
+    if await repo.update_requirement(session, rid, expected, values) is None:
+        raise PreconditionFailed("The requirement was changed concurrently; read it and retry")
+    await refresh_requirement(session, rid)
+    read = await _read(session, principal, rid)
+    await record(
+        session,
+        actor=principal,
+        entity_type=ENTITY,
+        entity_id=rid,
+        action=action,
+        before=before,
+        after=_snapshot(read),
+    )
+    return WriteResult(requirement=read)
+
+
+async def update(
+    session: AsyncSession,
+    principal: AuthPrincipal,
+    rid: uuid.UUID,
+    patch: RequirementUpdate,
+    *,
+    if_match: str | None,
+) -> WriteResult:
+    stored = await repo.get_visible(session, principal, rid, lock=True)
+    if stored is None:
+        raise NotFound(f"No requirement {rid}")
+    expected = _check_if_match(if_match, stored.requirement.version, required=True)
+    current = to_read(stored)
+    merged = _merged(current, patch)
+    await _validate(session, merged)
+    values = _changed(stored.requirement, _columns(merged, geometry=False))
+    loc_sent = patch.location.model_fields_set if patch.location else set()
+    geometry = _columns(merged, geometry=True)
+    # Geometry columns change only when sent and different from what a read returns.
+    for name in ("anchor", "area"):
+        sent = getattr(merged.location, name)
+        if name in loc_sent and (sent.model_dump() if sent else None) != getattr(
+            current.location, name
+        ):
+            values[name] = geometry[name]
+    if not values:
+        return WriteResult(requirement=current)
+    return await _apply(session, principal, stored, expected, values, "update")
+
+
+async def withdraw(
+    session: AsyncSession, principal: AuthPrincipal, rid: uuid.UUID, *, if_match: str | None
+) -> int:
+    stored = await repo.get_visible(session, principal, rid, lock=True)
+    if stored is None:
+        raise NotFound(f"No requirement {rid}")
+    expected = _check_if_match(if_match, stored.requirement.version, required=False)
+    if stored.requirement.status is RequirementStatus.withdrawn:
+        return stored.requirement.version
+    result = await _apply(
+        session, principal, stored, expected, {"status": RequirementStatus.withdrawn}, "withdraw"
+    )
+    return result.requirement.version
