@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -14,6 +15,8 @@ from typer.testing import CliRunner
 from landmarket.auth.models import Organization
 from landmarket.cli import app
 from landmarket.demo import seed_demo
+from landmarket.plots.demo import DEMO_PLOTS
+from landmarket.plots.models import Plot, PlotStatus
 
 
 async def test_demo_seeds_region_orgs_and_working_keys(
@@ -42,6 +45,37 @@ async def test_demo_seeds_region_orgs_and_working_keys(
     listed = await client.get("/v1/municipalities", params={"region": "demo"})
     assert listed.status_code == 200
     assert len(listed.json()["items"]) == 12
+
+
+async def test_demo_seeds_plots_idempotently(
+    session: AsyncSession, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    first = await seed_demo(session, tmp_path)
+    await session.commit()
+    second = await seed_demo(session, tmp_path)
+    await session.commit()
+    assert first.plots is not None and second.plots is not None
+    assert (first.plots.created, first.plots.failed) == (DEMO_PLOTS, 0)
+    assert (second.plots.created, second.plots.updated, second.plots.unchanged) == (
+        0,
+        0,
+        DEMO_PLOTS,
+    )
+    rows = (await session.execute(select(Plot.municipality_ags, Plot.status, Plot.zoning))).all()
+    assert len(rows) == DEMO_PLOTS
+    statuses = Counter(r.status for r in rows)
+    assert statuses[PlotStatus.published] > DEMO_PLOTS / 2 and statuses[PlotStatus.draft] > 0
+    assert len({r.zoning for r in rows}) >= 4
+    assert len({r.municipality_ags for r in rows}) >= 8
+    # Owned by the demo plots office, never in the company's home town.
+    office = next(k for k in second.keys if k.kind.value == "municipality")
+    company = next(k for k in second.keys if k.kind.value == "company")
+    me = (await client.get("/v1/me", headers={"Authorization": f"Bearer {office.key}"})).json()
+    home = (await client.get("/v1/me", headers={"Authorization": f"Bearer {company.key}"})).json()
+    assert {r.municipality_ags for r in rows} <= set(me["ags"])
+    assert home["home_ags"] not in {r.municipality_ags for r in rows}
+    published = await client.get("/v1/plots", params={"limit": 1000})
+    assert published.json()["numberReturned"] == statuses[PlotStatus.published]
 
 
 async def test_demo_replaces_keys_that_no_longer_work(
@@ -84,6 +118,7 @@ async def test_demo_cli_with_real_boundaries(
     )
     assert result.exit_code == 0, result.output
     assert "75 municipalities" in result.output
+    assert f"demo plots: {DEMO_PLOTS} created" in result.output
     admin_key = next(
         line.split()[1] for line in result.output.splitlines() if line.strip().startswith("admin")
     )

@@ -9,20 +9,24 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from landmarket.auth import repository as auth_repository
 from landmarket.auth import service as auth_service
-from landmarket.auth.models import OrgKind
+from landmarket.auth.models import OrgKind, organization_municipalities
 from landmarket.auth.schemas import ApiKeyCreate, OrganizationCreate
 from landmarket.core.config import Settings
 from landmarket.core.errors import Unauthorized
 from landmarket.db.connect import cli_session
 from landmarket.municipalities import repository as municipality_repository
 from landmarket.municipalities.demo import DEMO_REGION, seed_demo_region
+from landmarket.plots.demo import seed_demo_plots
+from landmarket.plots.imports.schemas import PlotImportReport
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,18 @@ class DemoResult:
     region: str
     municipalities: int
     keys: list[DemoKey]
+    plots: PlotImportReport | None = None
+
+
+def _company_home(members: list[str]) -> str:
+    return members[min(1, len(members) - 1)]
+
+
+def _plot_municipalities(members: list[str]) -> list[str]:
+    """Where the demo plots lie and which AGS the demo plots office edits: every member but the
+    company's home town, so every demo plot is a cross-border case for the company."""
+    home = _company_home(members)
+    return [m for m in members if m != home] or members
 
 
 def _organizations(members: list[str]) -> list[OrganizationCreate]:
@@ -44,12 +60,14 @@ def _organizations(members: list[str]) -> list[OrganizationCreate]:
     which is the cross-border case the product exists for."""
     return [
         OrganizationCreate(
-            kind=OrgKind.municipality, name="Demo: Wirtschaftsförderung", ags=members[:1]
+            kind=OrgKind.municipality,
+            name="Demo: Wirtschaftsförderung",
+            ags=_plot_municipalities(members),
         ),
         OrganizationCreate(
             kind=OrgKind.company,
             name="Demo: Präzisionsteile GmbH",
-            home_ags=members[min(1, len(members) - 1)],
+            home_ags=_company_home(members),
             sector_nace="25.62",
         ),
         OrganizationCreate(
@@ -96,6 +114,9 @@ async def seed_demo(
         org_id = await auth_repository.find_organization_id(session, spec.kind, spec.name)
         if org_id is None:
             org_id = (await auth_service.create_organization(session, spec)).id
+        elif spec.ags:
+            # Demos seeded before the plots existed edited one municipality only.
+            await _grant_ags(session, org_id, spec.ags)
         secret = saved.get(spec.kind.value)
         if not await _usable(session, secret):
             created = await auth_service.create_api_key(
@@ -106,7 +127,16 @@ async def seed_demo(
         saved[spec.kind.value] = secret
         result.append(DemoKey(kind=spec.kind, organization=spec.name, key=secret))
     _write_keys(keys_file, saved)
-    return DemoResult(region=DEMO_REGION, municipalities=report.municipalities, keys=result)
+    owner = await auth_service.authenticate(session, saved[OrgKind.municipality.value])
+    plots = await seed_demo_plots(session, owner, _plot_municipalities(members))
+    return DemoResult(
+        region=DEMO_REGION, municipalities=report.municipalities, keys=result, plots=plots
+    )
+
+
+async def _grant_ags(session: AsyncSession, org_id: uuid.UUID, ags: list[str]) -> None:
+    rows = [{"organization_id": org_id, "ags": a} for a in ags]
+    await session.execute(insert(organization_municipalities).on_conflict_do_nothing(), rows)
 
 
 async def seed_demo_database(
@@ -119,6 +149,11 @@ async def seed_demo_database(
 
 def describe(result: DemoResult, base_url: str | None = None) -> str:
     lines = [f"demo region '{result.region}': {result.municipalities} municipalities"]
+    if result.plots is not None:
+        p = result.plots
+        lines.append(
+            f"demo plots: {p.created} created, {p.updated} updated, {p.unchanged} unchanged"
+        )
     if base_url:
         lines += [
             f"API:  {base_url}/v1/municipalities?region={result.region}",
