@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -100,6 +101,9 @@ def push_command(
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, max=10_000)] = 1000,
     layer: Annotated[str | None, typer.Option("--layer", help="Layer of a GeoPackage")] = None,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds per request")] = 300.0,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the merged report as JSON (for scripts)")
+    ] = False,
 ) -> None:
     """Push plots from a file to the API; exit status 1 when any feature failed."""
     try:
@@ -114,7 +118,7 @@ def push_command(
         err_console.print(f"error: {exc}", markup=False)
         raise typer.Exit(2) from exc
     if source.ignored_fields:
-        console.print(
+        err_console.print(
             f"ignored fields (no plot property): {', '.join(source.ignored_fields)}", markup=False
         )
     options = PushOptions(
@@ -146,6 +150,9 @@ def push_command(
             progress.stop()
             err_console.print(f"error: {exc}", markup=False)
             raise typer.Exit(2) from exc
-    _print_report(report, dry_run=dry_run)
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(dry_run=dry_run), indent=2))
+    else:
+        _print_report(report, dry_run=dry_run)
     if report.errors:
         raise typer.Exit(1)

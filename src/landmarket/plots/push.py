@@ -41,6 +41,15 @@ class PushReport:
     def failed(self) -> int:
         return len({e["index"] for e in self.errors})
 
+    def as_dict(self, *, dry_run: bool) -> dict[str, Any]:
+        counts = ("received", "created", "updated", "unchanged", "withdrawn", "failed")
+        return {name: getattr(self, name) for name in counts} | {
+            "dry_run": dry_run,
+            "municipalities": sorted(self.municipalities),
+            "repaired": self.repaired,
+            "errors": self.errors,
+        }
+
     def add(self, report: dict[str, Any], offset: int) -> None:
         for name in ("received", "created", "updated", "unchanged", "withdrawn"):
             setattr(self, name, getattr(self, name) + int(report.get(name, 0)))
