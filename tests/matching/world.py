@@ -74,23 +74,34 @@ async def make_world(session: AsyncSession) -> World:
         )[1],
         company=company_key,
         company_id=company.id,
-        other_company=(
-            await make_org_with_key(session, "company", "Other AG", home_ags=FRANKFURT)
-        )[1],
-        agency=(await make_org_with_key(session, "agency", "Regionalverband", regions=["frm"]))[
+        other_company=(await make_org_with_key(session, "company", "Other AG", home_ags=FRANKFURT))[
             1
         ],
+        agency=(await make_org_with_key(session, "agency", "Regionalverband", regions=["frm"]))[1],
     )
 
 
 async def lonlat(session: AsyncSession, x: float, y: float) -> list[float]:
     """A point from EPSG:25832 to lon/lat, projected in PostGIS."""
     out = await session.scalar(
-        select(func.ST_AsGeoJSON(func.ST_Transform(func.ST_SetSRID(func.ST_MakePoint(x, y), 25832), 4326), 9))
+        select(
+            func.ST_AsGeoJSON(
+                func.ST_Transform(func.ST_SetSRID(func.ST_MakePoint(x, y), 25832), 4326), 9
+            )
+        )
     )
     assert isinstance(out, str)
     coords: list[float] = json.loads(out)["coordinates"]
     return coords
+
+
+async def lonlat_ring(
+    session: AsyncSession, x: float, y: float, *, side: float
+) -> list[list[float]]:
+    """A square ring with its lower left corner at (x, y) in EPSG:25832, in lon/lat."""
+    box = await lonlat_box(session, x, y, x + side, y + side)
+    ring: list[list[float]] = box["coordinates"][0]
+    return ring
 
 
 async def lonlat_box(
@@ -149,9 +160,7 @@ def requirement_body(**overrides: Any) -> dict[str, Any]:
     return body
 
 
-async def post_requirement(
-    client: httpx.AsyncClient, key: str, **overrides: Any
-) -> dict[str, Any]:
+async def post_requirement(client: httpx.AsyncClient, key: str, **overrides: Any) -> dict[str, Any]:
     response = await client.post(
         "/v1/requirements", json=requirement_body(**overrides), headers=bearer(key)
     )
