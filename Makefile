@@ -44,5 +44,9 @@ check-openapi: venv
 test: system-deps venv lint typecheck check-openapi
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+## Reproducible performance runs; results go to benchmarks/results/
+bench: system-deps venv
+	$(BIN)/python -m benchmarks.plot_import
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
