@@ -28,8 +28,8 @@ run: system-deps venv
 	$(BIN)/landmarket serve --demo --host $(HOST) --port $(PORT)
 
 lint: venv
-	$(BIN)/ruff check src tests migrations
-	$(BIN)/ruff format --check src tests migrations
+	$(BIN)/ruff check src tests migrations benchmarks
+	$(BIN)/ruff format --check src tests migrations benchmarks
 
 typecheck: venv
 	$(BIN)/mypy
