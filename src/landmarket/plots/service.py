@@ -23,6 +23,7 @@ from landmarket.core.errors import (
 from landmarket.core.pagination import Page, decode_cursor, encode_cursor
 from landmarket.db.geo import Crs
 from landmarket.events.repository import record
+from landmarket.matching.service import refresh_plots
 from landmarket.plots import repository as repo
 from landmarket.plots.errors import PreconditionRequired
 from landmarket.plots.geometry import CheckedGeometry, check_geometry, geometry_value
@@ -217,6 +218,7 @@ async def _insert(
         before=None,
         after=snapshot,
     )
+    await refresh_plots(session, [plot_id])  # matches commit with the plot
     return WriteResult(
         id=plot_id, feature=feature, version=1, created=True, repaired=checked.repaired
     )
@@ -283,6 +285,7 @@ async def _apply(
         before=before,
         after=after,
     )
+    await refresh_plots(session, [plot.id])  # matches commit with the change
     return WriteResult(id=plot.id, feature=feature, version=version, repaired=repaired)
 
 
