@@ -63,3 +63,41 @@ async def test_plot_published_after_requirement_appears_without_rebuild(
         headers=bearer(world.company),
     )
     assert refused.status_code == 409
+
+
+async def test_bulk_import_recomputes_matches(
+    client: httpx.AsyncClient, session: AsyncSession, world: World
+) -> None:
+    req = await post_requirement(client, world.company)
+    ring = await lonlat_ring(session, *ORIGIN[FRANKFURT], side=100)
+
+    def collection(status: str) -> dict[str, object]:
+        feature = {
+            "type": "Feature",
+            "geometry": {"type": "Polygon", "coordinates": [ring]},
+            "properties": {
+                "external_id": "bulk-1",
+                "title": "Imported plot",
+                "municipality_ags": FRANKFURT,
+                "zoning": "GI",
+                "status": status,
+            },
+        }
+        return {"type": "FeatureCollection", "features": [feature]}
+
+    async def run(status: str, **params: str) -> None:
+        response = await client.post(
+            "/v1/plot-imports",
+            json=collection(status),
+            params=params,
+            headers=bearer(world.frankfurt),
+        )
+        assert response.status_code == 200, response.text
+
+    await run("published", dry_run="true")
+    assert await matches(client, world.company, req["id"]) == [], "a dry run matches nothing"
+    await run("published")
+    (match,) = await matches(client, world.company, req["id"])
+    assert match["plot"]["title"] == "Imported plot"
+    await run("withdrawn")
+    assert await matches(client, world.company, req["id"]) == []

@@ -7,6 +7,7 @@ each together with its audit events.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -224,7 +225,12 @@ def _events(principal: AuthPrincipal, action: str, changed: Any, *, with_before:
         "before",
         "after",
     ]
-    return insert(Event).from_select(names, rows)
+    # The plot ids come back so the caller can recompute their matches.
+    return insert(Event).from_select(names, rows).returning(Event.entity_id)
+
+
+async def _written_ids(session: AsyncSession, stmt: Any) -> list[uuid.UUID]:
+    return [uuid.UUID(entity_id) for entity_id in await session.scalars(stmt)]
 
 
 def _after() -> ColumnElement[Any]:
@@ -241,7 +247,7 @@ def _new_status_values() -> dict[str, Any]:
     }
 
 
-async def update_changed(session: AsyncSession, principal: AuthPrincipal) -> int:
+async def update_changed(session: AsyncSession, principal: AuthPrincipal) -> list[uuid.UUID]:
     """Replace every staged plot that differs from its stored row; one event each."""
     values: dict[str, Any] = {n: staging.c[n] for n in ATTRIBUTES}
     values |= _new_status_values()
@@ -260,11 +266,10 @@ async def update_changed(session: AsyncSession, principal: AuthPrincipal) -> int
         .returning(Plot.id, _after())
         .cte("changed")
     )
-    result = await session.execute(_events(principal, "update", changed, with_before=True))
-    return int(getattr(result, "rowcount", 0) or 0)
+    return await _written_ids(session, _events(principal, "update", changed, with_before=True))
 
 
-async def insert_new(session: AsyncSession, principal: AuthPrincipal) -> int:
+async def insert_new(session: AsyncSession, principal: AuthPrincipal) -> list[uuid.UUID]:
     """Insert the staged plots that do not exist yet; one event each."""
     status = func.coalesce(staging.c.status, PlotStatus.draft.value)
     values: dict[str, Any] = {
@@ -294,13 +299,12 @@ async def insert_new(session: AsyncSession, principal: AuthPrincipal) -> int:
         .returning(Plot.id, _after())
         .cte("created")
     )
-    result = await session.execute(_events(principal, "create", created, with_before=False))
-    return int(getattr(result, "rowcount", 0) or 0)
+    return await _written_ids(session, _events(principal, "create", created, with_before=False))
 
 
 async def withdraw_missing(
     session: AsyncSession, principal: AuthPrincipal, municipalities: Sequence[str]
-) -> int:
+) -> list[uuid.UUID]:
     """Withdraw the plots of ``municipalities`` that the sync no longer contains."""
     kept = exists().where(
         keep.c.external_id == Plot.external_id,
@@ -323,5 +327,4 @@ async def withdraw_missing(
         .returning(Plot.id, _after())
         .cte("withdrawn")
     )
-    result = await session.execute(_events(principal, "withdraw", withdrawn, with_before=True))
-    return int(getattr(result, "rowcount", 0) or 0)
+    return await _written_ids(session, _events(principal, "withdraw", withdrawn, with_before=True))

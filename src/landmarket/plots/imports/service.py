@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import json
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from landmarket.auth.principal import AuthPrincipal
 from landmarket.core.errors import Conflict, Forbidden, ValidationFailed, validation_errors
 from landmarket.db.geo import Crs
+from landmarket.matching.service import refresh_plots
 from landmarket.plots.geometry import UNREADABLE, GeometryProblem, Placed, judge, structure_problem
 from landmarket.plots.imports import repository as repo
 from landmarket.plots.imports.schemas import (
@@ -254,23 +256,25 @@ async def _import(
     await repo.discard(session, run.failed)
     updated = await repo.update_changed(session, principal)
     created = await repo.insert_new(session, principal)
-    if created != len(run.placed) - matched:
+    if len(created) != len(run.placed) - matched:
         # Another request inserted one of these plots between our check and our insert.
         raise Conflict("Plots of this import were created concurrently; send it again")
     municipalities = sorted({p.municipality_ags for p in run.placed.values()})
-    withdrawn = 0
+    withdrawn: list[uuid.UUID] = []
     if options.prune:
         await repo.copy_rows(session, repo.keep, _keep_records(body, run))
         scope = sorted(set(municipalities) | set(body.municipalities))
         withdrawn = await repo.withdraw_missing(session, principal, scope)
+    # Matches commit (or, in a dry run, roll back) together with the plots.
+    await refresh_plots(session, [*updated, *created, *withdrawn])
     return PlotImportReport(
         mode=options.mode,
         dry_run=options.dry_run,
         received=received,
-        created=created,
-        updated=updated,
-        unchanged=matched - updated,
-        withdrawn=withdrawn,
+        created=len(created),
+        updated=len(updated),
+        unchanged=matched - len(updated),
+        withdrawn=len(withdrawn),
         failed=len(run.failed),
         municipalities=municipalities,
         repaired=[
