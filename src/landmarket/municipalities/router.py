@@ -43,12 +43,17 @@ class GeoJSONResponse(JSONResponse):
     media_type = GEOJSON_MEDIA_TYPE
 
 
-@router.get("/regions", response_model=list[RegionRead])
+@router.get("/regions", response_model=list[RegionRead], summary="Regions with member counts")
 async def list_regions(session: SessionDep) -> list[RegionRead]:
     return await service.list_regions(session)
 
 
-@router.get("/regions/{slug}", response_model=RegionDetail, responses=problem_responses(404, 422))
+@router.get(
+    "/regions/{slug}",
+    response_model=RegionDetail,
+    summary="One region with the AGS of its member municipalities",
+    responses=problem_responses(404, 422),
+)
 async def get_region(
     session: SessionDep, slug: Annotated[str, Path(max_length=63, examples=["frm"])]
 ) -> RegionDetail:
@@ -58,6 +63,7 @@ async def get_region(
 @router.get(
     "/municipalities",
     response_model=Page[MunicipalityRead],
+    summary="Municipalities by name (search, region filter, keyset pages)",
     responses=problem_responses(404, 422),
 )
 async def list_municipalities(
@@ -87,6 +93,7 @@ async def list_municipalities(
     "/municipalities/{ags}",
     response_model=MunicipalityFeature,
     response_class=GeoJSONResponse,
+    summary="One municipality as a GeoJSON Feature with its boundary (crs for other CRS)",
     responses=problem_responses(404, 422),
 )
 async def get_municipality(session: SessionDep, ags: AgsPath, crs: CrsQuery = None) -> Response:
