@@ -17,11 +17,8 @@ import asyncio
 import datetime as dt
 import json
 import os
-import platform
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -32,6 +29,17 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
+from benchmarks.common import (
+    FRM,
+    ROOT,
+    SEED,
+    UTM,
+    free_port,
+    machine,
+    start_server,
+    stop_server,
+    versions,
+)
 from landmarket.auth import service as auth_service
 from landmarket.auth.models import OrgKind
 from landmarket.auth.schemas import ApiKeyCreate, OrganizationCreate
@@ -40,39 +48,6 @@ from landmarket.db.session import async_url
 from landmarket.municipalities.importer import import_file
 from landmarket.municipalities.repository import member_ags
 from landmarket.plots.synthetic import plot_features, points_in
-
-ROOT = Path(__file__).resolve().parents[1]
-FRM = ROOT.parent / "shared/data/municipalities/frm-75-vg5000-2021.geojson"
-SEED = 20260101
-UTM = "<http://www.opengis.net/def/crs/EPSG/0/25832>"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
-    binary = Path(sys.executable).parent / "landmarket"
-    process = subprocess.Popen(
-        [str(binary), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None:
-            break
-        time.sleep(0.3)
-    process.terminate()
-    raise SystemExit(f"landmarket serve did not come up; see {log}")
 
 
 async def prepare(url: str, plots: int) -> tuple[str, list[dict[str, Any]]]:
@@ -94,17 +69,6 @@ async def prepare(url: str, plots: int) -> tuple[str, list[dict[str, Any]]]:
         # A fresh id prefix per run, so a reused database (LANDMARKET_DATABASE_URL) still
         # sees 10,000 new plots.
         return key.key, plot_features(points, SEED, prefix=f"bench-{time.time_ns()}")
-    finally:
-        await engine.dispose()
-
-
-async def versions(url: str) -> tuple[str, str]:
-    engine = create_async_engine(async_url(url))
-    try:
-        async with engine.connect() as conn:
-            pg = str(await conn.scalar(text("SHOW server_version")))
-            postgis = str(await conn.scalar(text("SELECT postgis_lib_version()")))
-        return pg, postgis
     finally:
         await engine.dispose()
 
@@ -142,25 +106,6 @@ def ogr2ogr(url: str, features: list[dict[str, Any]], workdir: Path) -> float:
     return time.perf_counter() - started
 
 
-def machine() -> str:
-    mem_kb = next(
-        int(line.split()[1])
-        for line in Path("/proc/meminfo").read_text().splitlines()
-        if line.startswith("MemTotal")
-    )
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    return f"{os.cpu_count()} CPUs (nproc) {cpu}, {mem_kb / 1024 / 1024:.1f} GiB memory, " + (
-        f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--plots", type=int, default=10_000)
@@ -185,8 +130,7 @@ def main() -> None:
         baseline = ogr2ogr(url, features, workdir)
         pg, postgis = asyncio.run(versions(url))
     finally:
-        server.terminate()
-        server.wait(timeout=60)
+        stop_server(server)
     write_results(args, len(body), first, second, baseline, pg, postgis)
     shutil.rmtree(workdir, ignore_errors=True)
 

@@ -1,0 +1,100 @@
+"""Pieces every benchmark shares: paths, a `landmarket serve` process, versions, the machine."""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from landmarket.db.session import async_url
+
+ROOT = Path(__file__).resolve().parents[1]
+MUNICIPALITIES = ROOT.parent / "shared/data/municipalities"
+FRM = MUNICIPALITIES / "frm-75-vg5000-2021.geojson"
+GERMANY = MUNICIPALITIES / "vg5000_gem_2021"
+RESULTS = ROOT / "benchmarks/results"
+SEED = 20260101
+UTM = "<http://www.opengis.net/def/crs/EPSG/0/25832>"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(
+    env: dict[str, str], port: int, log: Path, *, workers: int = 1
+) -> subprocess.Popen[bytes]:
+    """`landmarket serve` on 127.0.0.1:``port``, returned once /readyz answers 200."""
+    binary = Path(sys.executable).parent / "landmarket"
+    command = [str(binary), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    process = subprocess.Popen(
+        [*command, "--workers", str(workers)],
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None:
+            break
+        time.sleep(0.3)
+    stop_server(process)
+    raise SystemExit(f"landmarket serve did not come up; see {log}")
+
+
+def stop_server(process: subprocess.Popen[bytes]) -> None:
+    """Stop the server we started (by its pid; uvicorn stops its workers on SIGTERM)."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+async def versions(url: str) -> tuple[str, str]:
+    """(PostgreSQL server version, PostGIS library version) of the database at ``url``."""
+    engine = create_async_engine(async_url(url))
+    try:
+        async with engine.connect() as conn:
+            pg = str(await conn.scalar(text("SHOW server_version")))
+            postgis = str(await conn.scalar(text("SELECT postgis_lib_version()")))
+        return pg, postgis
+    finally:
+        await engine.dispose()
+
+
+def machine() -> str:
+    """Cores, memory, kernel and Python of this machine, for the results file."""
+    mem_kb = next(
+        int(line.split()[1])
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal")
+    )
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    return f"{os.cpu_count()} CPUs (nproc) {cpu}, {mem_kb / 1024 / 1024:.1f} GiB memory, " + (
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
+    )
