@@ -1,0 +1,58 @@
+"""CRS handling of OGC API Features Part 2: axis order and the constant side of comparisons.
+
+Part 2 says coordinates follow the axis order of the CRS: EPSG:4326 and EPSG:4258 are
+latitude first, EPSG:31467 northing first, CRS84 and the projected UTM/Mercator CRS are
+easting first. PostGIS always works x/y, so north-first CRS are flipped on the way out and
+on the way in.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from geoalchemy2 import functions as gf
+from sqlalchemy import ColumnElement, cast, func
+from sqlalchemy.dialects.postgresql import JSON
+
+from landmarket.db.base import STORAGE_SRID
+from landmarket.db.geo import CRS84, EPSG_URI, SUPPORTED_CRS, Crs
+
+NORTH_FIRST = frozenset(EPSG_URI.format(code) for code in (4326, 4258, 31467))
+STORAGE_CRS_URI = EPSG_URI.format(STORAGE_SRID)
+# Advertised per collection (storage CRS first after CRS84, the GeoJSON default).
+OGC_CRS: tuple[str, ...] = (CRS84, *(u for u in SUPPORTED_CRS if u != CRS84))
+
+
+def north_first(crs: Crs) -> bool:
+    return crs.uri in NORTH_FIRST
+
+
+def geometry_json(geom: ColumnElement[Any], crs: Crs) -> ColumnElement[Any]:
+    """Stored geometry -> GeoJSON geometry (json) in ``crs`` and that CRS's axis order."""
+    out: ColumnElement[Any] = geom if crs.srid == STORAGE_SRID else gf.ST_Transform(geom, crs.srid)
+    if north_first(crs):
+        out = func.ST_FlipCoordinates(out)
+    # json, not jsonb: PostgreSQL then only checks the text instead of re-encoding it.
+    return cast(func.ST_AsGeoJSON(out, crs.decimals, 0), JSON)
+
+
+def to_storage(geom: ColumnElement[Any], crs: Crs) -> ColumnElement[Any]:
+    """A constant geometry given in ``crs`` -> storage CRS, so the column stays untouched and
+    its GiST index usable."""
+    if north_first(crs):
+        geom = func.ST_FlipCoordinates(geom)
+    geom = func.ST_SetSRID(geom, crs.srid)
+    return geom if crs.srid == STORAGE_SRID else gf.ST_Transform(geom, STORAGE_SRID)
+
+
+def envelope(bbox: tuple[float, float, float, float], crs: Crs) -> ColumnElement[Any]:
+    """A bbox (x/y order already normalised) in ``crs`` -> a polygon in storage CRS.
+
+    Densified before projecting so its edges follow the curved outline of the box.
+    """
+    min_x, min_y, max_x, max_y = bbox
+    box: ColumnElement[Any] = func.ST_MakeEnvelope(min_x, min_y, max_x, max_y, crs.srid)
+    if crs.srid == STORAGE_SRID:
+        return box
+    step = max(max_x - min_x, max_y - min_y) / 32 or 1.0
+    return gf.ST_Transform(func.ST_Segmentize(box, step), STORAGE_SRID)

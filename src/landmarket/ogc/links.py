@@ -1,0 +1,48 @@
+"""Links and media types shared by the OGC resources."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.datastructures import QueryParams
+
+JSON = "application/json"
+GEOJSON = "application/geo+json"
+HTML = "text/html"
+OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
+SCHEMA = "application/schema+json"
+
+
+def link(
+    href: str, rel: str, media_type: str | None = None, title: str | None = None
+) -> dict[str, Any]:
+    out: dict[str, Any] = {"href": href, "rel": rel}
+    if media_type:
+        out["type"] = media_type
+    if title:
+        out["title"] = title
+    return out
+
+
+def with_params(url: str, params: QueryParams | dict[str, str], **changes: str | None) -> str:
+    """``url`` with the request's parameters, some replaced (None removes one)."""
+    merged = dict(params)
+    for key, value in changes.items():
+        name = key.replace("_", "-") if key != "number_matched" else "numberMatched"
+        if value is None:
+            merged.pop(name, None)
+        else:
+            merged[name] = value
+    return f"{url}?{urlencode(merged)}" if merged else url
+
+
+def self_and_alternate(
+    url: str, params: QueryParams, fmt: str, json_type: str = JSON
+) -> list[dict[str, Any]]:
+    """``self`` is the representation being sent, ``alternate`` the other one."""
+    as_json = link(with_params(url, params, f="json"), "self", json_type, "this document")
+    as_html = link(with_params(url, params, f="html"), "alternate", HTML, "this document as HTML")
+    if fmt == "html":
+        as_json["rel"], as_html["rel"] = "alternate", "self"
+    return [as_json, as_html]

@@ -1,0 +1,86 @@
+"""Mapbox vector tiles of a collection in WebMercatorQuad, built by PostGIS (ST_AsMVT).
+
+The tile envelope is transformed to the storage CRS (the constant side) so the GiST index on
+the stored geometry picks the candidates; only those are projected to Web Mercator.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from geoalchemy2 import functions as gf
+from sqlalchemy import ColumnElement, Date, LargeBinary, Text, Uuid, cast, func, literal, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from landmarket.core.errors import BadRequest, FieldError, NotFound
+from landmarket.db.base import STORAGE_SRID
+from landmarket.ogc.collections import Collection
+
+TMS_ID = "WebMercatorQuad"
+TMS_URI = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad"
+MVT = "application/vnd.mapbox-vector-tile"
+MAX_ZOOM = 24
+EXTENT = 4096
+BUFFER = 64
+# Web Mercator world extent in metres.
+HALF_WORLD = 20037508.342789244
+# The storage CRS (UTM 32N) is only meaningful near Germany; a world-sized tile envelope is
+# clipped to this lon/lat window before it is projected, so low zooms cannot blow up PROJ.
+CLIP_LONLAT = (-10.0, 35.0, 30.0, 72.0)
+
+
+def tile_address(z: str, x: str, y: str) -> tuple[int, int, int]:
+    """Path segments -> integers: malformed 400, outside the tile matrix 404 (OGC API Tiles)."""
+    try:
+        zi, xi, yi = int(z), int(x), int(y)
+    except ValueError:
+        raise BadRequest(
+            "tileMatrix, tileRow and tileCol must be integers",
+            errors=[FieldError(pointer="/path", detail=f"{z}/{y}/{x}")],
+        ) from None
+    if not 0 <= zi <= MAX_ZOOM:
+        raise NotFound(f"tile matrix {zi} does not exist in {TMS_ID} (0-{MAX_ZOOM})")
+    if not (0 <= xi < 2**zi and 0 <= yi < 2**zi):
+        raise NotFound(f"tile {zi}/{yi}/{xi} lies outside tile matrix {zi}")
+    return zi, xi, yi
+
+
+def _mvt_value(collection: Collection, name: str) -> ColumnElement[Any]:
+    column = collection.table.c[name]
+    if isinstance(column.type, (Date, Uuid)):
+        return cast(column, Text).label(name)
+    return column.label(name)
+
+
+def tile_statement(collection: Collection, z: int, x: int, y: int) -> Any:
+    bounds = func.ST_TileEnvelope(z, x, y)
+    clip = func.ST_Transform(func.ST_MakeEnvelope(*CLIP_LONLAT, 4326), 3857)
+    # Margin of the MVT buffer, so features just outside are still clipped consistently.
+    margin = BUFFER / EXTENT * (2 * HALF_WORLD / 2**z)
+    search = gf.ST_Transform(
+        func.ST_Segmentize(
+            func.ST_Intersection(func.ST_Expand(bounds, margin), clip), (2 * HALF_WORLD / 2**z) / 16
+        ),
+        STORAGE_SRID,
+    )
+    rows = (
+        select(
+            func.ST_AsMVTGeom(
+                gf.ST_Transform(collection.geometry, 3857), bounds, EXTENT, BUFFER, True
+            ).label("geom"),
+            cast(collection.id_expr, Text).label("id"),
+            *(_mvt_value(collection, name) for name in collection.tile_properties),
+        )
+        .where(collection.base, func.ST_Intersects(collection.geometry, search))
+        .subquery("t")
+    )
+    return select(
+        cast(
+            func.ST_AsMVT(rows.table_valued(), literal(collection.id), EXTENT, "geom"), LargeBinary
+        )
+    )
+
+
+async def tile(conn: AsyncConnection, collection: Collection, z: int, x: int, y: int) -> bytes:
+    data = await conn.scalar(tile_statement(collection, z, x, y))
+    return bytes(data or b"")
