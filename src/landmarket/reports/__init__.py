@@ -1,0 +1,1 @@
+"""Regional reports (supply, demand, matching, flows, time series) and spatial exports."""

@@ -1,0 +1,1 @@
+"""Renderers of reports and exports: CSV, XLSX, GeoJSON, GeoPackage, PDF."""
