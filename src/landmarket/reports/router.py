@@ -14,6 +14,7 @@ from landmarket.db.session import SessionDep
 from landmarket.reports import scope as scopes
 from landmarket.reports import service
 from landmarket.reports.columns import DEMAND_KEYS, SUPPLY_KEYS
+from landmarket.reports.export_router import router as export_router
 from landmarket.reports.render import Delimiter, Format, render
 from landmarket.reports.scope import Scope
 from landmarket.reports.tables import Report
@@ -162,3 +163,7 @@ async def report_timeseries(
 ) -> Response:
     scope = await _scope(session, principal, q)
     return _out(await service.timeseries(session, scope, interval, date.today()), f)
+
+
+# The exports share the access rules and scope parameters; one router for main.py.
+router.include_router(export_router)
