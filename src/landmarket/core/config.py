@@ -37,6 +37,17 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     # Per-statement limit for API queries; a runaway query must not hold a connection forever.
     statement_timeout_ms: int = 30_000
+    # Webhooks (docs/webhooks.md). Targets on private, loopback, link-local or metadata
+    # addresses are refused unless allowed here (development, tests, an internal receiver).
+    webhook_allow_private_targets: bool = False
+    webhook_allowed_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    webhook_max_attempts: int = Field(default=12, ge=1)
+    webhook_backoff_base_seconds: float = Field(default=30.0, gt=0)
+    webhook_backoff_max_seconds: float = Field(default=6 * 3600.0, gt=0)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_worker_poll_seconds: float = Field(default=1.0, gt=0)
+    # `landmarket serve` starts a delivery worker next to the API unless this is false.
+    webhook_worker_enabled: bool = True
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -48,6 +59,14 @@ class Settings(BaseSettings):
                 import json
 
                 return json.loads(value)
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("webhook_allowed_networks", mode="before")
+    @classmethod
+    def _split_networks(cls, value: object) -> object:
+        # Comma-separated CIDRs, e.g. "10.0.0.0/8,192.168.1.10/32".
+        if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
 

@@ -7,6 +7,7 @@ from landmarket.matching import models as match_models
 from landmarket.municipalities import models as municipality_models
 from landmarket.plots import models as plot_models
 from landmarket.requirements import models as requirement_models
+from landmarket.webhooks import models as webhook_models
 
 __all__ = [
     "Base",
@@ -16,4 +17,5 @@ __all__ = [
     "municipality_models",
     "plot_models",
     "requirement_models",
+    "webhook_models",
 ]

@@ -37,6 +37,7 @@ from landmarket.matching.rules import candidates, search_box
 from landmarket.municipalities.models import Municipality
 from landmarket.plots.models import Plot
 from landmarket.requirements.models import Requirement, RequirementStatus
+from landmarket.webhooks import emit as webhook_emit
 
 COLUMNS = (
     "requirement_id",
@@ -100,7 +101,7 @@ async def recompute(session: AsyncSession, scope: Scope, today: date) -> tuple[i
             "computed_at": func.now(),
         },
     )
-    upserted = ins.returning(Match.plot_id).cte("upserted")
+    upserted = ins.returning(Match.plot_id, *webhook_emit.UPSERT_RETURNING).cte("upserted")
     gone = ~exists().where(
         cand.c.requirement_id == Match.requirement_id, cand.c.plot_id == Match.plot_id
     )
@@ -108,14 +109,14 @@ async def recompute(session: AsyncSession, scope: Scope, today: date) -> tuple[i
     removed = (
         delete(Match)
         .where(in_scope, Match.state == MatchState.suggested, gone)
-        .returning(Match.plot_id)
+        .returning(Match.plot_id, *webhook_emit.GONE_RETURNING)
         .cte("removed")
     )
     staled = (
         update(Match)
         .where(in_scope, Match.state != MatchState.suggested, ~Match.stale, gone)
         .values(stale=True, computed_at=func.now())
-        .returning(Match.plot_id)
+        .returning(Match.plot_id, *webhook_emit.GONE_RETURNING)
         .cte("staled")
     )
     # The three data-modifying CTEs touch disjoint rows (in cand / not in cand), so one
@@ -125,6 +126,9 @@ async def recompute(session: AsyncSession, scope: Scope, today: date) -> tuple[i
         select(func.count()).select_from(removed).scalar_subquery(),
         select(func.count()).select_from(staled).scalar_subquery(),
     )
+    # Webhook events for what changed, in this statement: the old rows are still visible here.
+    outbox = webhook_emit.match_changes(upserted, removed, staled)
+    stmt = stmt.add_columns(select(func.count()).select_from(outbox).scalar_subquery())
     row = (await session.execute(stmt)).one()
     return int(row[0]), int(row[1]), int(row[2])
 

@@ -29,6 +29,7 @@ from landmarket.matching.schemas import (
 from landmarket.plots import repository as plots_repo
 from landmarket.requirements import repository as requirements_repo
 from landmarket.requirements.models import Requirement
+from landmarket.webhooks import emit as webhook_emit
 
 ENTITY = "match"
 COMPANY_STATES = frozenset({MatchState.suggested, MatchState.shortlisted, MatchState.dismissed})
@@ -179,6 +180,8 @@ async def change_state(
         before=before,
         after=_state_snapshot(updated),
     )
+    if new is MatchState.interest_expressed:
+        await webhook_emit.inquiry_created(session, match.id)  # commits with the interest
     return _state_read(updated)
 
 

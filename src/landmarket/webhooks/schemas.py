@@ -1,0 +1,88 @@
+"""API schemas for webhooks, deliveries and the event feed."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field
+
+from landmarket.core.schemas import ApiModel, ReadModel
+from landmarket.webhooks.events import EventType
+from landmarket.webhooks.models import DeliveryState
+
+
+class WebhookFilter(ApiModel):
+    min_score: float | None = Field(
+        default=None, ge=0, le=100, description="Only events whose `score` is at least this"
+    )
+    requirement_ids: list[uuid.UUID] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="Companies: only events about these of your requirements",
+    )
+
+
+class WebhookCreate(ApiModel):
+    url: str = Field(
+        max_length=2000,
+        description="https URL (http only to localhost, for development); "
+        "redirects are not followed",
+    )
+    event_types: list[EventType] = Field(min_length=1, max_length=10)
+    filter: WebhookFilter | None = None
+    description: str | None = Field(default=None, max_length=500)
+    active: bool = True
+
+
+class WebhookUpdate(ApiModel):
+    url: str | None = Field(default=None, max_length=2000)
+    event_types: list[EventType] | None = Field(default=None, min_length=1, max_length=10)
+    filter: WebhookFilter | None = None
+    description: str | None = Field(default=None, max_length=500)
+    active: bool | None = None
+
+
+class WebhookRead(ReadModel):
+    id: uuid.UUID
+    url: str
+    event_types: list[str]
+    filter: WebhookFilter
+    description: str | None
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class WebhookCreated(WebhookRead):
+    secret: str = Field(
+        description="Signs every delivery (`Webhook-Signature`); shown only in this response"
+    )
+
+
+class DeliveryRead(ReadModel):
+    id: uuid.UUID
+    event_id: uuid.UUID
+    event_type: str
+    state: DeliveryState
+    attempts: int
+    next_attempt_at: datetime | None = Field(description="When pending: the next attempt")
+    last_attempt_at: datetime | None
+    last_status: int | None = Field(description="HTTP status of the last attempt")
+    last_error: str | None
+    delivered_at: datetime | None
+    created_at: datetime
+
+
+class EventRead(ReadModel):
+    id: uuid.UUID = Field(description="Also the `Webhook-Id` header: de-duplicate on it")
+    type: str
+    occurred_at: datetime
+    data: dict[str, Any]
+
+
+class EventFeed(ReadModel):
+    items: list[EventRead]
+    next_cursor: str = Field(description="Pass as `after` for the events after these")
