@@ -17,6 +17,7 @@ from landmarket.db.embedded import EmbeddedError
 from landmarket.matching.cli import app as matches_app
 from landmarket.municipalities.cli import app as municipalities_app
 from landmarket.plots.cli import app as plots_app
+from landmarket.reports.cli import report as report_command
 
 app = typer.Typer(
     name="landmarket",
@@ -38,6 +39,7 @@ app.add_typer(orgs_app, name="orgs", help="Organisations (municipalities, compan
 app.add_typer(keys_app, name="keys", help="API keys of organisations.")
 app.add_typer(plots_app, name="plots", help="Push plots from GIS files to the API.")
 app.add_typer(matches_app, name="matches", help="Recompute stored matches.")
+app.command("report")(report_command)
 
 
 @app.command()

@@ -4,16 +4,18 @@ per-municipality supply and demand figures on the boundaries."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from datetime import date
 from typing import Any
 
-from sqlalchemy import Integer, Row, String, Text, cast, func, literal, select
+from sqlalchemy import Integer, Row, String, Text, bindparam, cast, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from landmarket.municipalities.models import Municipality
-from landmarket.plots.models import Plot, PlotStatus
+from landmarket.plots.models import Plot
 from landmarket.reports.repository import (
     HA,
+    available_by,
     demand_conditions,
     in_ags,
     supply_conditions,
@@ -104,7 +106,7 @@ MUNICIPALITY_COLUMNS: list[Column] = [
     Column("district_ags", "text"),
     Column("supply_plots", "int"),
     Column("supply_area_ha", "float"),
-    Column("available_area_ha", "float"),
+    Column("available_now_area_ha", "float"),
     Column("requirements", "int", confidential=True),
     Column("companies", "int", confidential=True),
     Column("requested_area_min_ha", "float", confidential=True),
@@ -112,7 +114,7 @@ MUNICIPALITY_COLUMNS: list[Column] = [
 
 
 async def municipality_rows(
-    session: AsyncSession, scope: Scope, geometry: str
+    session: AsyncSession, scope: Scope, geometry: str, today: date, simplify_m: float = 0.0
 ) -> list[dict[str, Any]]:
     """One row per municipality of the scope with its figures and boundary (``geojson`` in
     lon/lat or ``wkb`` in EPSG:25832). A few hundred rows at most: fetched at once."""
@@ -121,10 +123,9 @@ async def municipality_rows(
             Plot.municipality_ags.label("ags"),
             func.count().label("supply_plots"),
             (func.sum(Plot.area_m2) / HA).label("supply_area_ha"),
-            (
-                func.coalesce(func.sum(Plot.area_m2).filter(Plot.status == PlotStatus.published), 0)
-                / HA
-            ).label("available_area_ha"),
+            (func.coalesce(func.sum(Plot.area_m2).filter(available_by(today)), 0) / HA).label(
+                "available_now_area_ha"
+            ),
         )
         .where(*supply_conditions(scope))
         .group_by(Plot.municipality_ags)
@@ -141,12 +142,14 @@ async def municipality_rows(
         .group_by(Requirement.home_ags)
         .subquery("d")
     )
+    boundary: Any = Municipality.boundary
+    if simplify_m > 0:
+        # Maps in the PDF: metres of detail nobody sees would only bloat the file.
+        boundary = func.ST_SimplifyPreserveTopology(boundary, bindparam("simplify_m", simplify_m))
     if geometry == "geojson":
-        geom: Any = cast(
-            func.ST_AsGeoJSON(func.ST_Transform(Municipality.boundary, 4326), 6, 0), Text
-        )
+        geom: Any = cast(func.ST_AsGeoJSON(func.ST_Transform(boundary, 4326), 6, 0), Text)
     else:
-        geom = func.ST_AsBinary(Municipality.boundary)
+        geom = func.ST_AsBinary(boundary)
     zero = literal(0, Integer)
     stmt = (
         select(
@@ -155,7 +158,7 @@ async def municipality_rows(
             Municipality.district_ags,
             func.coalesce(supply.c.supply_plots, zero).label("supply_plots"),
             func.coalesce(supply.c.supply_area_ha, 0.0).label("supply_area_ha"),
-            func.coalesce(supply.c.available_area_ha, 0.0).label("available_area_ha"),
+            func.coalesce(supply.c.available_now_area_ha, 0.0).label("available_now_area_ha"),
             func.coalesce(demand.c.requirements, zero).label("requirements"),
             func.coalesce(demand.c.companies, zero).label("companies"),
             func.coalesce(demand.c.requested_area_min_ha, 0.0).label("requested_area_min_ha"),

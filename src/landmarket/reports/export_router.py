@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -107,7 +107,7 @@ async def export_municipalities(
 ) -> Response:
     scope = await resolve(session, principal, region, municipalities)
     geometry = "geojson" if format is MunicipalityFormat.geojson else "wkb"
-    table = await exports.municipalities_table(session, scope, geometry)
+    table = await exports.municipalities_table(session, scope, geometry, date.today())
     if format is MunicipalityFormat.geojson:
         body: Any = exports.municipalities_geojson(table)
         return Response(body, media_type=GEOJSON_MEDIA_TYPE)

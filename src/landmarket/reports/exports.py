@@ -8,6 +8,7 @@ import asyncio
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -108,8 +109,10 @@ def plots_xlsx(engine: AsyncEngine, scope: Scope, report: Report) -> AsyncIterat
     return _via_file("plots.xlsx", fill)
 
 
-async def municipalities_table(session: AsyncSession, scope: Scope, geometry: str) -> Table:
-    rows = await repo.municipality_rows(session, scope, geometry)
+async def municipalities_table(
+    session: AsyncSession, scope: Scope, geometry: str, today: date, simplify_m: float = 0.0
+) -> Table:
+    rows = await repo.municipality_rows(session, scope, geometry, today, simplify_m)
     return suppress(Table(MUNICIPALITIES_LAYER, repo.MUNICIPALITY_COLUMNS, rows))
 
 

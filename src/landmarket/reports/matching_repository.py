@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Integer, case, cast, func, literal, or_, select, true, union_all
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
@@ -42,7 +43,7 @@ def best_matches(req: CTE) -> CTE:
         .join(Plot, Plot.id == Match.plot_id)
         .where(~Match.stale)
         .order_by(Match.requirement_id, Match.score.desc(), Match.plot_id)
-        .distinct(Match.requirement_id)
+        .ext(distinct_on(Match.requirement_id))
         .cte("best")
     )
 

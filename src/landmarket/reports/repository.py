@@ -120,6 +120,14 @@ def _split(rows: Sequence[Any], key_names: Sequence[str]) -> tuple[list[dict[str
     return groups, total
 
 
+def available_by(day: Any) -> ColumnElement[bool]:
+    """Published (not reserved or under negotiation) and available on ``day``."""
+    return and_(
+        Plot.status == PlotStatus.published,
+        or_(Plot.available_from.is_(None), Plot.available_from <= day),
+    )
+
+
 SUPPLY_GROUPS = ("municipality", "district", "zoning", "category", "status", "ownership")
 
 
@@ -136,12 +144,8 @@ async def supply(
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     keys = _supply_keys(group_by)
     a = Plot.area_m2
-    available = and_(Plot.status == PlotStatus.published, Plot.available_from.is_(None))
     now = bindparam("today", today, Date)
     year = bindparam("in_a_year", _in_a_year(today), Date)
-
-    def available_by(day: Any) -> ColumnElement[bool]:
-        return or_(available, and_(Plot.status == PlotStatus.published, Plot.available_from <= day))
 
     stmt = (
         select(

@@ -15,6 +15,7 @@ from landmarket.reports import scope as scopes
 from landmarket.reports import service
 from landmarket.reports.columns import DEMAND_KEYS, SUPPLY_KEYS
 from landmarket.reports.export_router import router as export_router
+from landmarket.reports.pdf_service import regional_pdf
 from landmarket.reports.render import Delimiter, Format, render
 from landmarket.reports.scope import Scope
 from landmarket.reports.tables import Report
@@ -163,6 +164,24 @@ async def report_timeseries(
 ) -> Response:
     scope = await _scope(session, principal, q)
     return _out(await service.timeseries(session, scope, interval, date.today()), f)
+
+
+@router.get(
+    "/reports/regional.pdf",
+    summary="The regional report as a PDF: key figures, charts, map, flows, unmet demand",
+    responses={200: {"content": {"application/pdf": {}}}, **ERRORS},
+)
+async def report_regional_pdf(
+    principal: Principal, session: SessionDep, q: ScopeParams
+) -> Response:
+    scope = await _scope(session, principal, q)
+    body = await regional_pdf(session, scope, date.today())
+    name = f"report-{scope.region or 'all'}-{date.today():%Y%m%d}.pdf"
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 # The exports share the access rules and scope parameters; one router for main.py.

@@ -58,6 +58,17 @@ async def resolve(
     date_to: date | None = None,
 ) -> Scope:
     check_reader(principal, region)
+    return await resolve_unchecked(session, region, municipalities, date_from, date_to)
+
+
+async def resolve_unchecked(
+    session: AsyncSession,
+    region: str | None,
+    municipalities: list[str] | None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> Scope:
+    """The scope without an access check: for the operator's CLI."""
     if date_from and date_to and date_from > date_to:
         raise ValidationFailed(
             "`from` is after `to`", errors=[FieldError(pointer="/query/from", detail="after to")]
