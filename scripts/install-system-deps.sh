@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what landmarket needs from the system, only when it is missing:
 # PostgreSQL server binaries, PostGIS for that PostgreSQL version, GDAL's command-line tools,
-# and Python's venv module. Quick (no apt call at all) when everything is present.
+# Poppler's PDF tools (tests) and Python's venv module. Quick (no apt call at all) when everything is present.
 # Set LANDMARKET_NO_APT=1 to forbid installing; the script then only reports what is missing.
 set -euo pipefail
 
@@ -32,6 +32,8 @@ postgis_missing_for() {
 
 have_server || missing+=(postgresql)
 command -v ogr2ogr >/dev/null 2>&1 || missing+=(gdal-bin)
+# pdftoppm/pdftotext: the test suite renders and reads the regional PDF report.
+command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 
 if [ ${#missing[@]} -eq 0 ] && [ -z "$(postgis_missing_for)" ]; then
