@@ -57,7 +57,7 @@ async def make_report_world(
     await _plots(session)
     for i, key in enumerate(world.companies):
         # Each company: one requirement that matches (GE, 5,000-20,000 m²) and one that
-        # cannot (industrial zone GI only, which no plot has).
+        # cannot: industrial zone GI only, which no plot has (sizes would fit).
         world.requirements.append(
             await post_requirement(
                 client, key, area_min_m2=5_000 + i, jobs=10 + i, sector_nace="C28"
@@ -68,7 +68,7 @@ async def make_report_world(
                 client,
                 key,
                 area_min_m2=800,
-                area_max_m2=2_000 + i,
+                area_max_m2=20_000 + i,
                 emission_class="substantially_annoying",
                 jobs=3,
                 sector_nace=f"{62 + i % 2}",
