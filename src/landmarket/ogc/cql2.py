@@ -71,7 +71,9 @@ def parse(text: str, lang: str) -> ast.Node:
     except FilterError:
         raise
     except Exception as exc:  # lark and pygeofilter raise many types; all mean "malformed"
-        raise _fail(f"{lang} filter could not be parsed: {exc}") from exc
+        # Lark appends every token it would have accepted; the first line is the reason.
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise _fail(f"{lang} filter could not be parsed: {reason}") from exc
     if not isinstance(node, ast.Node):
         raise _fail("the filter is not a predicate")
     return node
@@ -210,7 +212,8 @@ class Translator:
             text = json.dumps(value.geometry)
             return to_storage(func.ST_GeomFromGeoJSON(literal(text)), crs)
         if isinstance(value, values.Envelope):
-            return envelope(_box(crs, value.x1, value.y1, value.x2, value.y2), crs)
+            # pygeofilter builds Envelope(*bbox): its x1, x2, y1, y2 hold bbox[0..3] in order.
+            return envelope(_box(crs, value.x1, value.x2, value.y1, value.y2), crs)
         if isinstance(value, ast.Function) and value.name.lower() == "bbox":
             numbers = [float(a) for a in value.arguments]
             if len(numbers) == 6:

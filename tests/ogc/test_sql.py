@@ -1,0 +1,54 @@
+"""The bbox and spatial filters leave the column alone, so the GiST index can answer."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from landmarket.db.geo import DEFAULT_CRS, SUPPORTED_CRS
+from landmarket.ogc import cql2, repository
+from landmarket.ogc.collections import COLLECTIONS
+from tests.ogc.conftest import OgcWorld
+
+PLOTS = COLLECTIONS["plots"]
+# The box is a constant (folded at plan time) and the GiST index answers &&.
+INDEXED = re.compile(r"Index Cond: \(geom && '[0-9A-F]+'::geometry\)")
+
+
+async def plan(session: AsyncSession, where: list[ColumnElement[bool]]) -> str:
+    # count(*) has no ORDER BY id, so the planner is free to pick the spatial index.
+    stmt = select(func.count()).select_from(PLOTS.table).where(*where)
+    conn = await session.connection()
+    compiled: Any = stmt.compile(dialect=conn.dialect)
+    params = tuple(compiled.params[k] for k in compiled.positiontup)
+    await conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    rows = await conn.exec_driver_sql("EXPLAIN " + str(compiled), params)
+    return "\n".join(r[0] for r in rows)
+
+
+async def test_bbox_and_s_intersects_use_the_gist_index(
+    session: AsyncSession, ogc_world: OgcWorld
+) -> None:
+    for bbox_crs in (DEFAULT_CRS, SUPPORTED_CRS["http://www.opengis.net/def/crs/EPSG/0/4326"]):
+        where = repository.conditions(
+            PLOTS,
+            bbox=(8.5, 49.9, 8.8, 50.1),
+            bbox_crs=bbox_crs,
+            interval=None,
+            properties={},
+            cql=None,
+        )
+        text = await plan(session, where)
+        assert INDEXED.search(text), text
+    cql = cql2.to_sql(
+        "S_INTERSECTS(geometry, BBOX(8.5, 49.9, 8.8, 50.1))", cql2.TEXT, PLOTS, DEFAULT_CRS
+    )
+    where = repository.conditions(
+        PLOTS, bbox=None, bbox_crs=DEFAULT_CRS, interval=None, properties={}, cql=cql
+    )
+    text = await plan(session, where)
+    assert INDEXED.search(text), text
+    await session.rollback()
