@@ -18,6 +18,7 @@ from landmarket.reports import export_repository as repo
 from landmarket.reports.exporters import geo_export as geo
 from landmarket.reports.exporters.csv_export import BOM, CsvWriter
 from landmarket.reports.exporters.xlsx_export import Sheet, streaming_book, write_metadata
+from landmarket.reports.repository import without_jit
 from landmarket.reports.scope import Scope
 from landmarket.reports.suppression import SUPPRESSED, suppress
 from landmarket.reports.tables import Report, Table
@@ -31,6 +32,7 @@ async def _chunks(
     engine: AsyncEngine, scope: Scope, geometry: str | None
 ) -> AsyncIterator[list[dict[str, Any]]]:
     async with engine.connect() as conn, conn.begin():
+        await without_jit(conn)
         stmt = repo.plots_select(scope, geometry)
         async for part in repo.stream_rows(conn, stmt):
             yield [dict(r._mapping) for r in part]
@@ -112,6 +114,7 @@ def plots_xlsx(engine: AsyncEngine, scope: Scope, report: Report) -> AsyncIterat
 async def municipalities_table(
     session: AsyncSession, scope: Scope, geometry: str, today: date, simplify_m: float = 0.0
 ) -> Table:
+    await without_jit(session)
     rows = await repo.municipality_rows(session, scope, geometry, today, simplify_m)
     return suppress(Table(MUNICIPALITIES_LAYER, repo.MUNICIPALITY_COLUMNS, rows))
 

@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from landmarket.reports import exports, service
-from landmarket.reports.exporters.pdf_report import PdfInput, render_pdf
 from landmarket.reports.scope import Scope
 
 # Boundaries are drawn a few cm wide: 25 m of detail is plenty and keeps the PDF small.
@@ -29,6 +28,9 @@ def _pct(value: Any) -> str:
 
 
 async def regional_pdf(session: AsyncSession, scope: Scope, today: date) -> bytes:
+    # matplotlib costs ~50 MB of memory: only processes that draw a PDF load it.
+    from landmarket.reports.exporters.pdf_report import PdfInput, render_pdf
+
     supply = (await service.supply(session, scope, "municipality", today)).table("supply")
     demand = (await service.demand(session, scope, "size_class")).table("demand")
     matching = (await service.matching(session, scope)).table("matching").rows[0]

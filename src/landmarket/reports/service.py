@@ -62,6 +62,7 @@ def _report(name: str, scope: Scope, tables: list[Table], notes: list[str], **ex
 
 
 async def supply(session: AsyncSession, scope: Scope, group_by: str, today: date) -> Report:
+    await repo.without_jit(session)
     rows, total = await repo.supply(session, scope, group_by, today)
     columns = [*cols.SUPPLY_KEYS[group_by], *cols.SUPPLY]
     table = _table("supply", columns, rows, total)
@@ -69,6 +70,7 @@ async def supply(session: AsyncSession, scope: Scope, group_by: str, today: date
 
 
 async def demand(session: AsyncSession, scope: Scope, group_by: str) -> Report:
+    await repo.without_jit(session)
     rows, total = await repo.demand(session, scope, group_by)
     columns = [*cols.DEMAND_KEYS[group_by], *cols.DEMAND]
     table = _table("demand", columns, rows, total)
@@ -76,6 +78,7 @@ async def demand(session: AsyncSession, scope: Scope, group_by: str) -> Report:
 
 
 async def matching(session: AsyncSession, scope: Scope) -> Report:
+    await repo.without_jit(session)
     row = await mrepo.matching(session, scope)
     note = (
         f"Good match: score >= {mrepo.GOOD_SCORE:g}. Best match: a requirement's highest "
@@ -88,6 +91,7 @@ async def matching(session: AsyncSession, scope: Scope) -> Report:
 
 
 async def unmet_demand(session: AsyncSession, scope: Scope) -> Report:
+    await repo.without_jit(session)
     by_rule, by_size, total = await unmet_rows(session, scope)
     totals = {k: v for k, v in total.items() if k not in ("rule", "size_class")}
     note = (
@@ -109,6 +113,7 @@ async def unmet_demand(session: AsyncSession, scope: Scope) -> Report:
 
 
 async def flows(session: AsyncSession, scope: Scope) -> Report:
+    await repo.without_jit(session)
     pairs = await mrepo.flows(session, scope)
     balance = await mrepo.balance(session, scope)
     note = (
@@ -134,6 +139,7 @@ def _period_bounds(scope: Scope, today: date) -> tuple[datetime, datetime]:
 
 
 async def timeseries(session: AsyncSession, scope: Scope, interval: str, today: date) -> Report:
+    await repo.without_jit(session)
     start, end = _period_bounds(scope, today)
     # The first period starts at its unit's beginning, like every other.
     start = _truncate(start, interval)
