@@ -22,7 +22,7 @@ from sqlalchemy import ColumnElement, and_, false, func, literal, not_, or_, tru
 from landmarket.core.errors import BadRequest, FieldError
 from landmarket.db.geo import Crs
 from landmarket.ogc.collections import Collection, Queryable
-from landmarket.ogc.crs import envelope, north_first, to_storage
+from landmarket.ogc.crs import envelope, north_first, once, to_storage
 
 TEXT, JSON_LANG = "cql2-text", "cql2-json"
 GEOMETRY = "geometry"
@@ -201,7 +201,7 @@ class Translator:
         prop, other = (rhs, lhs) if swapped else (lhs, rhs)
         if not _is_geometry_property(prop):
             raise _fail(f"spatial functions compare the {GEOMETRY!r} property with a geometry")
-        constant = self._geometry(other)
+        constant = once(self._geometry(other))
         column = self.collection.geometry
         # Swapped arguments keep their meaning for the asymmetric predicates.
         return op(constant, column) if swapped else op(column, constant)

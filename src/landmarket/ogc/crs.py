@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from geoalchemy2 import functions as gf
-from sqlalchemy import ColumnElement, cast, func
+from sqlalchemy import ColumnElement, cast, func, select
 from sqlalchemy.dialects.postgresql import JSON
 
 from landmarket.db.base import STORAGE_SRID
@@ -43,6 +43,13 @@ def to_storage(geom: ColumnElement[Any], crs: Crs) -> ColumnElement[Any]:
         geom = func.ST_FlipCoordinates(geom)
     geom = func.ST_SetSRID(geom, crs.srid)
     return geom if crs.srid == STORAGE_SRID else gf.ST_Transform(geom, STORAGE_SRID)
+
+
+def once(geom: ColumnElement[Any]) -> ColumnElement[Any]:
+    """A constant geometry as an uncorrelated scalar subquery: PostgreSQL computes it once per
+    execution (an InitPlan). Inline, a cached generic plan of the prepared statement would
+    re-run the projection for every candidate row."""
+    return select(geom).scalar_subquery()
 
 
 def envelope(bbox: tuple[float, float, float, float], crs: Crs) -> ColumnElement[Any]:

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from landmarket.db.base import STORAGE_SRID
 from landmarket.db.geo import Crs
 from landmarket.ogc.collections import Collection
-from landmarket.ogc.crs import envelope, geometry_json
+from landmarket.ogc.crs import envelope, geometry_json, once
 
 _ISO_UTC = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
 
@@ -59,7 +59,7 @@ def conditions(
     where: list[ColumnElement[bool]] = [collection.base]
     if bbox is not None:
         # The box is transformed, never the column, so the GiST index answers.
-        where.append(func.ST_Intersects(collection.geometry, envelope(bbox, bbox_crs)))
+        where.append(func.ST_Intersects(collection.geometry, once(envelope(bbox, bbox_crs))))
     if interval is not None:
         column = collection.table.c[collection.temporal]
         start, end = interval

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from landmarket.core.errors import BadRequest, FieldError, NotFound
 from landmarket.db.base import STORAGE_SRID
 from landmarket.ogc.collections import Collection
+from landmarket.ogc.crs import once
 
 TMS_ID = "WebMercatorQuad"
 TMS_URI = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad"
@@ -53,7 +54,7 @@ def _mvt_value(collection: Collection, name: str) -> ColumnElement[Any]:
 
 
 def tile_statement(collection: Collection, z: int, x: int, y: int) -> Any:
-    bounds = func.ST_TileEnvelope(z, x, y)
+    bounds = once(func.ST_TileEnvelope(z, x, y))
     clip = func.ST_Transform(func.ST_MakeEnvelope(*CLIP_LONLAT, 4326), 3857)
     # Margin of the MVT buffer, so features just outside are still clipped consistently.
     margin = BUFFER / EXTENT * (2 * HALF_WORLD / 2**z)
@@ -71,7 +72,7 @@ def tile_statement(collection: Collection, z: int, x: int, y: int) -> Any:
             cast(collection.id_expr, Text).label("id"),
             *(_mvt_value(collection, name) for name in collection.tile_properties),
         )
-        .where(collection.base, func.ST_Intersects(collection.geometry, search))
+        .where(collection.base, func.ST_Intersects(collection.geometry, once(search)))
         .subquery("t")
     )
     return select(
