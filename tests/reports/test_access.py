@@ -63,6 +63,7 @@ async def test_bad_parameters_are_422(client: httpx.AsyncClient, world: World) -
         ("/v1/reports/demand", {"format": "pdf"}, "/query/format"),
         ("/v1/reports/flows", {"format": "csv", "table": "nope"}, "/query/table"),
         ("/v1/reports/timeseries", {"interval": "day"}, "/query/interval"),
+        ("/v1/reports/timeseries", {"from": "1900-01-01"}, "/query/from"),
         ("/v1/reports/supply", {"from": "2026-02-01", "to": "2026-01-01"}, "/query/from"),
         ("/v1/exports/plots", {"format": "shp"}, "/query/format"),
     ]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from landmarket.core.errors import FieldError, ValidationFailed
 from landmarket.reports import columns as cols
 from landmarket.reports import matching_repository as mrepo
 from landmarket.reports import repository as repo
@@ -17,6 +18,7 @@ from landmarket.reports.tables import Column, Report, Table
 from landmarket.reports.unmet_repository import unmet as unmet_rows
 
 DECIMALS = 4
+MAX_SERIES_DAYS = 50 * 366
 REPORTS = ("supply", "demand", "matching", "unmet-demand", "flows", "timeseries")
 SUPPLY_NOTE = "Supply: plots published, reserved or under negotiation. Areas in hectares."
 DEMAND_NOTE = (
@@ -133,6 +135,11 @@ async def flows(session: AsyncSession, scope: Scope) -> Report:
 def _period_bounds(scope: Scope, today: date) -> tuple[datetime, datetime]:
     end_day = scope.date_to or today
     start_day = scope.date_from or date(end_day.year - 1, end_day.month, 1) + timedelta(days=31)
+    if (end_day - start_day).days > MAX_SERIES_DAYS:
+        raise ValidationFailed(
+            "A time series spans at most 50 years",
+            errors=[FieldError(pointer="/query/from", detail="at most 50 years before `to`")],
+        )
     start = datetime.combine(start_day, time(), UTC)
     end = datetime.combine(end_day + timedelta(days=1), time(), UTC)
     return start, end
