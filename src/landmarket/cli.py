@@ -51,11 +51,33 @@ def serve(
         False, "--migrate", help="Apply pending migrations to a configured database first"
     ),
     demo: bool = typer.Option(False, "--demo", help="Seed the demo region and keys first"),
+    no_worker: bool = typer.Option(
+        False, "--no-worker", help="Do not start a webhook delivery worker alongside"
+    ),
 ) -> None:
     """Serve the API (on the embedded PostGIS unless LANDMARKET_DATABASE_URL is set)."""
     from landmarket.serve import serve as run
 
-    run(get_settings(), host=host, port=port, workers=workers, migrate_now=migrate, demo=demo)
+    settings = get_settings()
+    run(
+        settings,
+        host=host,
+        port=port,
+        workers=workers,
+        migrate_now=migrate,
+        demo=demo,
+        worker=settings.webhook_worker_enabled and not no_worker,
+    )
+
+
+@app.command()
+def worker() -> None:
+    """Deliver webhooks from the outbox until interrupted (run as many as you like)."""
+    from landmarket.webhooks.worker import run_forever
+
+    settings = get_settings()
+    with database_url(settings) as (url, embedded):
+        asyncio.run(run_forever(settings, url, embedded=embedded))
 
 
 @app.command("demo")

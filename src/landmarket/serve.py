@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 
 import typer
 import uvicorn
@@ -23,8 +25,30 @@ async def _prepare_schema(url: str, settings: Settings, migrate_now: bool) -> No
         await engine.dispose()
 
 
+def _start_worker() -> subprocess.Popen[bytes]:
+    typer.echo("webhook worker started (disable with --no-worker)")
+    return subprocess.Popen([sys.executable, "-m", "landmarket", "worker"])
+
+
+def _stop_worker(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    typer.echo("webhook worker stopped")
+
+
 def serve(
-    settings: Settings, *, host: str, port: int, workers: int, migrate_now: bool, demo: bool
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    migrate_now: bool,
+    demo: bool,
+    worker: bool = False,
 ) -> None:
     url = settings.database_url_value()
     cluster: EmbeddedCluster | None = None
@@ -50,15 +74,22 @@ def serve(
             typer.echo(f"API: {base_url}/v1  docs: {base_url}/docs")
         # Worker processes build the app from the environment, so hand them the URL there.
         os.environ["LANDMARKET_DATABASE_URL"] = url
-        uvicorn.run(
-            "landmarket.main:create_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_level=settings.log_level.lower(),
-            proxy_headers=True,
-        )
+        # Webhook delivery in its own process: one however many API workers, and it stops
+        # with the API (SIGTERM hands requests in flight back to the outbox).
+        delivery = _start_worker() if worker else None
+        try:
+            uvicorn.run(
+                "landmarket.main:create_app",
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                log_level=settings.log_level.lower(),
+                proxy_headers=True,
+            )
+        finally:
+            if delivery is not None:
+                _stop_worker(delivery)
     finally:
         if cluster is not None and started:
             cluster.stop()

@@ -160,3 +160,9 @@ async def start_worker(
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+
+
+@pytest.fixture
+def receiver_url() -> str:
+    """A loopback URL nothing needs to listen on (API tests that deliver nothing)."""
+    return "http://127.0.0.1:9/hook"

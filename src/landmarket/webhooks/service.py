@@ -6,6 +6,7 @@ Other organisations' webhooks answer 404 exactly as if they did not exist.
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 import uuid
 from collections.abc import Sequence
@@ -315,7 +316,9 @@ async def feed(
             events = list(await repo.feed(session, principal.org_id, after=key, limit=limit))
         if events or time.monotonic() >= deadline:
             break
-        await asyncio.sleep(min(FEED_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
+        # Jitter spreads many waiting clients over the interval instead of polling in step.
+        pause = FEED_POLL_SECONDS * random.uniform(0.5, 1.5)  # noqa: S311
+        await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic())))
     if events:
         key = (events[-1].xid, events[-1].seq)
     return EventFeed(

@@ -247,3 +247,28 @@ class Worker:
             )
         if not outcome.ok:
             log.info("webhook %s to %s failed: %s", claim.event_id, claim.url, outcome.error)
+
+
+async def run_forever(settings: Settings, url: str, *, embedded: bool) -> None:
+    """``landmarket worker``: deliver until SIGINT or SIGTERM, then stop after handing back
+    what is in flight."""
+    import signal
+
+    from landmarket.db.connect import ensure_schema
+    from landmarket.db.session import create_engine
+
+    engine = create_engine(url, settings)
+    try:
+        await ensure_schema(engine, migrate_now=embedded)
+        stop = asyncio.Event()
+        task = asyncio.create_task(
+            Worker(async_sessionmaker(engine, expire_on_commit=False), settings).run(stop)
+        )
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            # Cancel, not just stop: requests in flight are handed back at once.
+            loop.add_signal_handler(sig, task.cancel)
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    finally:
+        await engine.dispose()
