@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Integer, case, cast, func, literal, or_, select, true, union_all
-from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy import Integer, Uuid, case, cast, func, literal, or_, select, true, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import CTE
 
+from landmarket.events.models import Event
 from landmarket.matching.models import InquiryOutcome, Match, MatchState
 from landmarket.matching.repository import INQUIRY_STATES
 from landmarket.municipalities.models import Municipality
@@ -20,6 +20,7 @@ from landmarket.reports.scope import Scope
 from landmarket.requirements.models import Requirement
 
 GOOD_SCORE = 70.0
+MATCH_ENTITY = "match"  # entity_type of match events (matching.service)
 
 
 def scoped_requirements(scope: Scope) -> CTE:
@@ -31,36 +32,68 @@ def scoped_requirements(scope: Scope) -> CTE:
 
 
 def best_matches(req: CTE) -> CTE:
-    """Each requirement's best current match (score desc, then plot id, as ranked for it)."""
+    """Each requirement's best current match (score desc, then plot id, as ranked for it):
+    one probe of ``ix_matches_requirement_rank`` per requirement. The matches table is large
+    (millions of rows with their explanations), so no report ever scans it."""
+    top = (
+        select(Match.score, Match.cross_border, Match.plot_id)
+        .where(Match.requirement_id == req.c.id, ~Match.stale)
+        .order_by(Match.score.desc(), Match.plot_id)
+        .limit(1)
+        .lateral("top")
+    )
+    return (
+        select(
+            req.c.id.label("requirement_id"),
+            top.c.score,
+            top.c.cross_border,
+            Plot.municipality_ags.label("plot_ags"),
+        )
+        .select_from(req)
+        .join(top, true())
+        .join(Plot, Plot.id == top.c.plot_id)
+        .cte("best")
+    )
+
+
+def inquiries(req: CTE) -> CTE:
+    """Matches of ``req`` in which interest was expressed (states interest_expressed,
+    in_contact, closed), found through their ``interest`` events: every match gets exactly
+    one when the company expresses interest and can never go back, and the event log is
+    indexed by entity type while the matches table would have to be scanned."""
     return (
         select(
             Match.requirement_id,
-            Match.score,
-            Match.cross_border,
-            Plot.municipality_ags.label("plot_ags"),
+            Match.plot_id,
+            Match.state,
+            Match.outcome,
         )
+        .select_from(Event)
+        .join(Match, Match.id == cast(Event.entity_id, Uuid))
         .join(req, req.c.id == Match.requirement_id)
-        .join(Plot, Plot.id == Match.plot_id)
-        .where(~Match.stale)
-        .order_by(Match.requirement_id, Match.score.desc(), Match.plot_id)
-        .ext(distinct_on(Match.requirement_id))
-        .cte("best")
+        .where(
+            Event.entity_type == MATCH_ENTITY,
+            Event.action == "interest",
+            Match.state.in_(INQUIRY_STATES),
+        )
+        .distinct()
+        .cte("inquiries")
     )
 
 
 async def matching(session: AsyncSession, scope: Scope) -> dict[str, Any]:
     req = scoped_requirements(scope)
     best = best_matches(req)
+    asked = inquiries(req)
     acted = (
         select(
-            Match.requirement_id,
-            func.count().filter(Match.state.in_(INQUIRY_STATES)).label("interest"),
+            asked.c.requirement_id,
+            func.count().label("interest"),
             func.count()
-            .filter(Match.state == MatchState.closed, Match.outcome == InquiryOutcome.agreed)
+            .filter(asked.c.state == MatchState.closed, asked.c.outcome == InquiryOutcome.agreed)
             .label("agreed"),
         )
-        .join(req, req.c.id == Match.requirement_id)
-        .group_by(Match.requirement_id)
+        .group_by(asked.c.requirement_id)
         .cte("acted")
     )
     matched = best.c.requirement_id.is_not(None)
@@ -99,6 +132,7 @@ def _pairs(scope: Scope) -> CTE:
         req.c.home_ags.label("origin"),
         best.c.plot_ags.label("destination"),
     ).join(best, best.c.requirement_id == req.c.id)
+    asked = inquiries(req)
     interest_rows = (
         select(
             literal("interest").label("kind"),
@@ -106,9 +140,8 @@ def _pairs(scope: Scope) -> CTE:
             req.c.home_ags.label("origin"),
             Plot.municipality_ags.label("destination"),
         )
-        .join(Match, Match.requirement_id == req.c.id)
-        .join(Plot, Plot.id == Match.plot_id)
-        .where(Match.state.in_(INQUIRY_STATES))
+        .join(asked, asked.c.requirement_id == req.c.id)
+        .join(Plot, Plot.id == asked.c.plot_id)
     )
     pairs = union_all(best_rows, interest_rows).subquery("pairs")
     conds: list[ColumnElement[bool]] = [pairs.c.origin.is_not(None)]
