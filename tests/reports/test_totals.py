@@ -122,3 +122,48 @@ async def test_matching_flows_and_unmet_equal_the_rows(
         assert sum(r["requirements"] for r in by_size["rows"]) == n_unmet
         # The unmatched ones want GI, which no plot offers: zoning kept every plot away.
         assert [r["rule"] for r in by_rule["rows"]] == ["zoning"]
+
+
+async def test_interest_and_agreed_inquiries_are_counted(
+    client: httpx.AsyncClient, session: AsyncSession, rworld: ReportWorld
+) -> None:
+    # Three companies express interest in their best match; Frankfurt closes one as agreed.
+    done = 0
+    for req in rworld.requirements:
+        if done == 3:
+            break
+        key = rworld.companies[rworld.requirements.index(req) // 2]
+        r = await client.get(f"/v1/requirements/{req['id']}/matches", headers=bearer(key))
+        items = r.json()["items"]
+        if not items or items[0]["plot"]["municipality_ags"] not in (FRANKFURT, OFFENBACH):
+            continue
+        plot = items[0]["plot"]["id"]
+        r = await client.patch(
+            f"/v1/requirements/{req['id']}/matches/{plot}",
+            json={"state": "interest_expressed", "message": "Hallo"},
+            headers=bearer(key),
+        )
+        assert r.status_code == 200, r.text
+        done += 1
+    assert done == 3
+    municipal = {FRANKFURT: rworld.base.frankfurt, OFFENBACH: rworld.base.offenbach}
+    inquiries = []
+    for key in municipal.values():
+        r = await client.get("/v1/inquiries", headers=bearer(key))
+        inquiries += [(key, i["id"]) for i in r.json()["items"]]
+    assert len(inquiries) == 3
+    key, first = inquiries[0]
+    for state in ("in_contact", "closed"):
+        body: dict[str, Any] = {"state": state}
+        if state == "closed":
+            body["outcome"] = "agreed"
+        r = await client.patch(f"/v1/inquiries/{first}", json=body, headers=bearer(key))
+        assert r.status_code == 200, r.text
+
+    row = (await _report(client, rworld.agency, "matching", "frm"))["tables"][0]["rows"][0]
+    assert row["interest_expressed"] == 3
+    assert row["inquiries_agreed"] == 1
+    flows = (await _report(client, rworld.agency, "flows", "frm"))["tables"][0]["rows"]
+    interest = [r for r in flows if r["kind"] == "interest"]
+    # One company per origin-destination cell here: present, but every figure suppressed.
+    assert interest and all(r["suppressed"] and r["requirements"] is None for r in interest)
