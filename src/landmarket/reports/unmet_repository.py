@@ -8,12 +8,16 @@ the most candidates is the requirement's excluding rule.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     Float,
     Integer,
+    Uuid,
     and_,
+    any_,
     bindparam,
     case,
     cast,
@@ -90,19 +94,25 @@ def _candidate_conditions(plots: Any, scope: Scope) -> list[ColumnElement[bool]]
     return conds
 
 
-async def _candidates(session: AsyncSession, scope: Scope) -> Any:
+async def _unmet_ids(session: AsyncSession, scope: Scope) -> list[uuid.UUID]:
+    """The unmet requirements, found once: the anti-join probes the large matches table for
+    every open requirement, too dear to repeat in the main statement."""
+    stmt = select(R.id).where(*_unmet_conditions(scope))
+    return list(await session.scalars(stmt))
+
+
+async def _candidates(session: AsyncSession, scope: Scope, unmet_n: int) -> Any:
     """The plots to evaluate the rules on: all published plots of the scope, or, when
     (unmet requirements x plots) exceeds ``PAIR_BUDGET``, a seeded Bernoulli sample of them
     (at least ``MIN_SAMPLE`` plots per requirement). Only the attribution to a rule is
     estimated from the sample; which requirements are unmet is always exact."""
     table = Plot.__table__
-    unmet_n = await session.scalar(
-        select(func.count()).select_from(R).where(*_unmet_conditions(scope))
+    plots_n = int(
+        await session.scalar(
+            select(func.count()).select_from(table).where(*_candidate_conditions(table, scope))
+        )
+        or 0
     )
-    plots_n = await session.scalar(
-        select(func.count()).select_from(table).where(*_candidate_conditions(table, scope))
-    )
-    unmet_n, plots_n = int(unmet_n or 0), int(plots_n or 0)
     if unmet_n * plots_n <= PAIR_BUDGET:
         return table
     per_requirement = max(PAIR_BUDGET // max(unmet_n, 1), MIN_SAMPLE)
@@ -115,7 +125,7 @@ async def _candidates(session: AsyncSession, scope: Scope) -> Any:
     )
 
 
-def _per_requirement(scope: Scope, plots: Any) -> Any:
+def _per_requirement(scope: Scope, plots: Any, unmet_ids: list[uuid.UUID]) -> Any:
     """One row per unmet requirement: how many candidate plots each rule excludes."""
     adapter = ClauseAdapter(plots) if plots is not Plot.__table__ else None
 
@@ -138,7 +148,7 @@ def _per_requirement(scope: Scope, plots: Any) -> Any:
         )
         .select_from(R)
         .outerjoin(plots, and_(*_candidate_conditions(plots, scope)))
-        .where(*_unmet_conditions(scope))
+        .where(R.id == any_(bindparam("unmet_ids", unmet_ids, ARRAY(Uuid))))
         .group_by(R.id)
         .subquery("per_req")
     )
@@ -159,7 +169,9 @@ async def unmet(
     session: AsyncSession, scope: Scope
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
     """(by excluding rule, by size class, total)."""
-    per_req = _per_requirement(scope, await _candidates(session, scope))
+    unmet_ids = await _unmet_ids(session, scope)
+    plots = await _candidates(session, scope, len(unmet_ids))
+    per_req = _per_requirement(scope, plots, unmet_ids)
     rule = _top_rule(per_req).label("rule")
     size = size_class(per_req.c.area_min_m2).label("size_class")
     stmt = select(
