@@ -47,6 +47,9 @@ test: system-deps venv lint typecheck check-openapi
 ## Reproducible performance runs; results go to benchmarks/results/
 bench: system-deps venv
 	$(BIN)/python -m benchmarks.plot_import
+	$(BIN)/python -m benchmarks.matching
+	$(BIN)/python -m benchmarks.reports
+	$(BIN)/python -m benchmarks.ogc
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
