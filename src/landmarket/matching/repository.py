@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from landmarket.auth.models import Organization
 from landmarket.db.geo import DEFAULT_CRS, geojson_out
 from landmarket.matching.models import Match, MatchState
-from landmarket.matching.rules import candidates, search_box
+from landmarket.matching.rules import candidates, explanation, search_box
 from landmarket.municipalities.models import Municipality
 from landmarket.plots.models import Plot
 from landmarket.requirements.models import Requirement, RequirementStatus
@@ -89,6 +89,12 @@ async def recompute(session: AsyncSession, scope: Scope, today: date) -> tuple[i
         list(COLUMNS),
         select(*(cand.c[name] for name in COLUMNS)),
     )
+    # Only pairs whose stored values changed (or that were stale) are rewritten: a nightly
+    # rebuild leaves unchanged rows alone (computed_at is when the values last changed).
+    changed = or_(
+        Match.stale,
+        *(Match.__table__.c[name].is_distinct_from(ins.excluded[name]) for name in COLUMNS[2:]),
+    )
     ins = ins.on_conflict_do_update(
         index_elements=[Match.requirement_id, Match.plot_id],
         set_={
@@ -100,6 +106,7 @@ async def recompute(session: AsyncSession, scope: Scope, today: date) -> tuple[i
             "stale": False,
             "computed_at": func.now(),
         },
+        where=changed,
     )
     upserted = ins.returning(Match.plot_id, *webhook_emit.UPSERT_RETURNING).cte("upserted")
     gone = ~exists().where(
@@ -121,8 +128,9 @@ async def recompute(session: AsyncSession, scope: Scope, today: date) -> tuple[i
     )
     # The three data-modifying CTEs touch disjoint rows (in cand / not in cand), so one
     # statement with one snapshot suffices.
+    # Unchanged pairs are not returned by the upsert: count the candidates themselves.
     stmt = select(
-        select(func.count()).select_from(upserted).scalar_subquery(),
+        select(func.count()).select_from(cand).scalar_subquery(),
         select(func.count()).select_from(removed).scalar_subquery(),
         select(func.count()).select_from(staled).scalar_subquery(),
     )
@@ -176,7 +184,7 @@ def _match_members() -> list[Any]:
         literal("distance_km"),
         Match.distance_km,
         literal("explanation"),
-        Match.explanation,
+        explanation(Match.explanation, Match.distance_km, Match.partial),
         literal("state"),
         Match.state,
         literal("stale"),
@@ -236,6 +244,8 @@ async def list_matches(
         select(Match.score, Match.plot_id, item.label("item"))
         .join(Plot, Plot.id == Match.plot_id)
         .join(Municipality, Municipality.ags == Plot.municipality_ags)
+        # One row: the requirement's side of the explanation's reasons.
+        .join(Requirement, Requirement.id == Match.requirement_id)
         .where(*conds)
         .order_by(Match.score.desc(), Match.plot_id)
         .limit(limit + 1)

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ColumnElement,
     Date,
     Float,
+    Integer,
     Numeric,
     Select,
     String,
@@ -29,8 +30,10 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    true,
+    type_coerce,
 )
-from sqlalchemy.orm import aliased
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.selectable import CTE
 
 from landmarket.matching import scoring as sc
@@ -39,7 +42,6 @@ from landmarket.plots.models import Category, Contamination, Plot, PlotStatus, S
 from landmarket.requirements.models import EmissionClass, Requirement, RequirementStatus
 
 R, P = Requirement, Plot
-Home = aliased(Municipality, name="home")
 
 _GENERAL = (Zoning.MU, Zoning.MI, Zoning.MK, Zoning.GE, Zoning.GI)
 # DESIGN.md: emission class of the operation -> BauNVO zones it may use.
@@ -175,21 +177,55 @@ def match_rules() -> ColumnElement[bool]:
     )
 
 
-class Terms:
-    """The per-criterion values, scores and weights of one (requirement, plot) pair."""
+# Layout of the stored, compact explanation (``matches.explanation``): a JSON array of the six
+# criterion scores, then the six effective weights (both in ``scoring.CRITERIA`` order), then
+# the days of waiting the availability score was computed with. The full explanation (value,
+# score, weight, reason per criterion) is rendered from it when matches are read.
+SCORE_AT = {c: i for i, c in enumerate(sc.CRITERIA)}
+WEIGHT_AT = {c: len(sc.CRITERIA) + i for i, c in enumerate(sc.CRITERIA)}
+WAIT_AT = 2 * len(sc.CRITERIA)
 
-    def __init__(self, policy: CTE, today: date) -> None:
+
+def policy_weights() -> ColumnElement[Any]:
+    """The region policy as one JSON object {ags: {criterion: weight}}: an uncorrelated
+    subquery (evaluated once per statement) instead of a join repeated per matched pair."""
+    policy = policy_cte()
+    per_ags = func.jsonb_build_object(
+        *(arg for c in sc.CRITERIA for arg in (literal(c), policy.c[c]))
+    )
+    agg = select(func.jsonb_object_agg(policy.c.ags, per_ags)).scalar_subquery()
+    return type_coerce(agg, JSONB)
+
+
+class Terms:
+    """Per (requirement, plot) pair: the distance, the days of waiting, the per-criterion
+    scores and the effective weights."""
+
+    def __init__(self, today: date) -> None:
         day = bindparam("today", today, type_=Date)
         has_anchor = R.anchor.is_not(None)
+        home_boundary = (
+            select(Municipality.boundary)
+            .where(Municipality.ags == R.home_ags)
+            .correlate(R)
+            .scalar_subquery()
+        )
         self.distance_km: ColumnElement[float] = case(
             (has_anchor, func.ST_Distance(R.anchor, P.geom) / 1000.0),
-            else_=func.ST_Distance(Home.boundary, P.geom) / 1000.0,
+            else_=func.ST_Distance(home_boundary, P.geom) / 1000.0,
         )
-        scale = case((has_anchor, R.max_distance_km), else_=_f(sc.HOME_DISTANCE_SCALE_KM))
-        wait = case(
+        self.wait: ColumnElement[int] = case(
             (and_(P.available_from.is_not(None), P.available_from > day), P.available_from - day),
             else_=0,
         )
+        self.day = day
+
+    def per_pair(self, distance_km: Any, wait: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Scores and weights, given the pair's distance and wait (computed once, in a
+        LATERAL subquery, rather than once per reference)."""
+        day = self.day
+        has_anchor = R.anchor.is_not(None)
+        scale = case((has_anchor, R.max_distance_km), else_=_f(sc.HOME_DISTANCE_SCALE_KM))
         horizon = cast(R.needed_by - day, Float)
         price_s = func.coalesce(
             func.greatest(
@@ -233,12 +269,12 @@ class Terms:
             *((P.category == Category(name), _f(value)) for name, value in sc.REACTIVATION.items()),
             else_=0.0,
         )
-        self.scores: dict[str, ColumnElement[Any]] = {
+        scores: dict[str, Any] = {
             "area": case(
                 (P.area_m2 <= R.area_max_m2, 1.0),
                 else_=sc.PARTIAL_AREA_FACTOR * R.area_max_m2 / P.area_m2,
             ),
-            "distance": func.greatest(0.0, 1.0 - self.distance_km / scale),
+            "distance": func.greatest(0.0, 1.0 - distance_km / scale),
             "price": price_s,
             "availability": case(
                 (wait == 0, 1.0),
@@ -251,128 +287,170 @@ class Terms:
             "infrastructure": infra,
             "reactivation": reactivation,
         }
-        self.weights: dict[str, ColumnElement[float]] = {
-            c: func.coalesce(getattr(R, f"weight_{c}"), policy.c[c], sc.DEFAULT_WEIGHTS[c])
+        policy = policy_weights()
+        weights: dict[str, Any] = {
+            c: func.coalesce(
+                getattr(R, f"weight_{c}"),
+                cast(policy[P.municipality_ags][c].astext, Float),
+                sc.DEFAULT_WEIGHTS[c],
+            )
             for c in sc.CRITERIA
         }
         # No anchor and no home municipality: nothing to measure distance from.
-        self.weights["distance"] = case(
-            (self.distance_km.is_(None), 0.0), else_=self.weights["distance"]
-        )
-        self.values: dict[str, Any] = {
-            "area": P.area_m2,
-            "distance": self.distance_km,
-            "price": func.jsonb_build_object(
-                literal("price_eur_per_m2"),
-                P.price_eur_per_m2,
-                literal("rent_eur_per_m2_month"),
-                P.rent_eur_per_m2_month,
-            ),
-            "availability": P.available_from,
-            "infrastructure": func.jsonb_build_object(
-                literal("fibre_available"),
-                P.fibre_available,
-                literal("broadband_mbps"),
-                P.broadband_mbps,
-                literal("transit_stop_distance_m"),
-                P.transit_stop_distance_m,
-                literal("motorway_distance_km"),
-                P.motorway_distance_km,
-                literal("rail_siding"),
-                P.rail_siding,
-            ),
-            "reactivation": P.category,
-        }
-        self.reasons: dict[str, ColumnElement[str]] = {
-            "area": case(
-                (P.area_m2 <= R.area_max_m2, literal("within the requested range")),
-                else_=literal("larger than the maximum but divisible: a part fits"),
-            ),
-            "distance": case(
-                (has_anchor, literal("distance from the anchor point")),
-                (self.distance_km.is_not(None), literal("distance from the home municipality")),
-                else_=literal("no anchor and no home municipality: not weighted"),
-            ),
-            "price": case(
-                (
-                    and_(P.price_eur_per_m2.is_(None), P.rent_eur_per_m2_month.is_(None)),
-                    literal("price on request"),
-                ),
-                (
-                    or_(
-                        R.max_price_eur_per_m2.is_not(None),
-                        R.max_rent_eur_per_m2_month.is_not(None),
-                    ),
-                    literal("within the budget; cheaper scores higher"),
-                ),
-                else_=literal("no budget given: compared with typical regional prices"),
-            ),
-            "availability": case(
-                (wait == 0, literal("available now")),
-                else_=func.concat(literal("available in "), wait, literal(" days")),
-            ),
-            "infrastructure": literal(
-                "fibre, broadband, transit stop, motorway and rail siding; unknown counts 0"
-            ),
-            "reactivation": case(
-                (
-                    P.category.in_([Category.brownfield, Category.vacant_building]),
-                    literal("reactivates a brownfield or vacant building"),
-                ),
-                (P.category == Category.infill_gap, literal("infill gap: inner development")),
-                else_=literal("not a reactivation site"),
-            ),
-        }
+        weights["distance"] = case((distance_km.is_(None), 0.0), else_=weights["distance"])
+        return scores, weights
 
-    def score(self) -> ColumnElement[float]:
-        total_w = sum((self.weights[c] for c in sc.CRITERIA), _f(0.0))
-        weighted = sum(
-            (self.weights[c] * func.coalesce(self.scores[c], 0.0) for c in sc.CRITERIA),
-            _f(0.0),
-        )
-        mean = cast(100.0 * weighted / func.nullif(total_w, 0.0), Numeric)
-        return cast(func.coalesce(func.round(mean, 2), 100.0), Float)
 
-    def explanation(self) -> ColumnElement[Any]:
-        return func.jsonb_build_array(
-            *(
-                func.jsonb_build_object(
-                    literal("criterion"),
-                    literal(c),
-                    literal("value"),
-                    self.values[c],
-                    literal("score"),
-                    self.scores[c],
-                    literal("weight"),
-                    self.weights[c],
-                    literal("reason"),
-                    self.reasons[c],
-                )
-                for c in sc.CRITERIA
+def total_score(scores: Any, weights: Any) -> ColumnElement[float]:
+    """Weighted mean times 100 over columns ``scores[c]`` and ``weights[c]``."""
+    total_w = sum((weights[c] for c in sc.CRITERIA), _f(0.0))
+    weighted = sum(
+        (weights[c] * func.coalesce(scores[c], 0.0) for c in sc.CRITERIA),
+        _f(0.0),
+    )
+    mean = cast(100.0 * weighted / func.nullif(total_w, 0.0), Numeric)
+    return cast(func.coalesce(func.round(mean, 2), 100.0), Float)
+
+
+def compact_explanation(scores: Any, weights: Any, wait: Any) -> ColumnElement[Any]:
+    """What is stored per match (see SCORE_AT / WEIGHT_AT / WAIT_AT)."""
+    compact = func.jsonb_build_array(
+        *(scores[c] for c in sc.CRITERIA), *(weights[c] for c in sc.CRITERIA), wait
+    )
+    return type_coerce(compact, JSONB)
+
+
+def explanation(stored: Any, distance_km: Any, partial: Any) -> ColumnElement[Any]:
+    """The full explanation of a stored match, rendered when it is read: value (from the
+    plot and the stored distance), score and weight (stored), reason (from the requirement,
+    the plot and the stored wait). Needs ``plots`` and ``requirements`` in the FROM."""
+    wait = stored[WAIT_AT]
+    waiting = cast(stored[WAIT_AT].astext, Integer)
+    values: dict[str, Any] = {
+        "area": P.area_m2,
+        "distance": distance_km,
+        "price": func.jsonb_build_object(
+            literal("price_eur_per_m2"),
+            P.price_eur_per_m2,
+            literal("rent_eur_per_m2_month"),
+            P.rent_eur_per_m2_month,
+        ),
+        "availability": P.available_from,
+        "infrastructure": func.jsonb_build_object(
+            literal("fibre_available"),
+            P.fibre_available,
+            literal("broadband_mbps"),
+            P.broadband_mbps,
+            literal("transit_stop_distance_m"),
+            P.transit_stop_distance_m,
+            literal("motorway_distance_km"),
+            P.motorway_distance_km,
+            literal("rail_siding"),
+            P.rail_siding,
+        ),
+        "reactivation": P.category,
+    }
+    reasons: dict[str, ColumnElement[str]] = {
+        "area": case(
+            (~partial, literal("within the requested range")),
+            else_=literal("larger than the maximum but divisible: a part fits"),
+        ),
+        "distance": case(
+            (R.anchor.is_not(None), literal("distance from the anchor point")),
+            (distance_km.is_not(None), literal("distance from the home municipality")),
+            else_=literal("no anchor and no home municipality: not weighted"),
+        ),
+        "price": case(
+            (
+                and_(P.price_eur_per_m2.is_(None), P.rent_eur_per_m2_month.is_(None)),
+                literal("price on request"),
+            ),
+            (
+                or_(
+                    R.max_price_eur_per_m2.is_not(None),
+                    R.max_rent_eur_per_m2_month.is_not(None),
+                ),
+                literal("within the budget; cheaper scores higher"),
+            ),
+            else_=literal("no budget given: compared with typical regional prices"),
+        ),
+        "availability": case(
+            (waiting == 0, literal("available now")),
+            else_=func.concat(literal("available in "), wait.astext, literal(" days")),
+        ),
+        "infrastructure": literal(
+            "fibre, broadband, transit stop, motorway and rail siding; unknown counts 0"
+        ),
+        "reactivation": case(
+            (
+                P.category.in_([Category.brownfield, Category.vacant_building]),
+                literal("reactivates a brownfield or vacant building"),
+            ),
+            (P.category == Category.infill_gap, literal("infill gap: inner development")),
+            else_=literal("not a reactivation site"),
+        ),
+    }
+    return func.jsonb_build_array(
+        *(
+            func.jsonb_build_object(
+                literal("criterion"),
+                literal(c),
+                literal("value"),
+                values[c],
+                literal("score"),
+                stored[SCORE_AT[c]],
+                literal("weight"),
+                stored[WEIGHT_AT[c]],
+                literal("reason"),
+                reasons[c],
             )
+            for c in sc.CRITERIA
         )
+    )
 
 
 def candidates(today: date, scope: ColumnElement[bool]) -> Select[Any]:
-    """Every (requirement, plot) pair within ``scope`` that matches, with its score."""
-    policy = policy_cte()
-    terms = Terms(policy, today)
+    """Every (requirement, plot) pair within ``scope`` that matches, with its score and the
+    compact explanation (see SCORE_AT)."""
+    terms = Terms(today)
     prefilter = P.geom.op("&&", is_comparison=True, return_type=Boolean)(R.search_box)
-    return (
+    # Computed once per pair: OFFSET 0 keeps the planner from inlining the expressions into
+    # every reference (the distance to the home boundary would be computed ~5 times).
+    per_pair = (
+        select(terms.distance_km.label("distance_km"), terms.wait.label("wait"))
+        .correlate(R, P)
+        .offset(0)
+        .lateral("per_pair")
+    )
+    scores, weights = terms.per_pair(per_pair.c.distance_km, per_pair.c.wait)
+    inner = (
         select(
             R.id.label("requirement_id"),
             P.id.label("plot_id"),
-            terms.score().label("score"),
             (P.area_m2 > R.area_max_m2).label("partial"),
             and_(R.home_ags.is_not(None), R.home_ags != P.municipality_ags).label("cross_border"),
-            terms.distance_km.label("distance_km"),
-            terms.explanation().label("explanation"),
+            per_pair.c.distance_km,
+            per_pair.c.wait,
+            *(scores[c].label(f"s_{c}") for c in sc.CRITERIA),
+            *(weights[c].label(f"w_{c}") for c in sc.CRITERIA),
         )
         .select_from(R)
         .join(P, and_(prefilter, match_rules()))
-        .outerjoin(Home, Home.ags == R.home_ags)
-        .outerjoin(policy, policy.c.ags == P.municipality_ags)
+        .join(per_pair, true())
         .where(scope)
+        .offset(0)
+        .subquery("terms")
+    )
+    s = {c: inner.c[f"s_{c}"] for c in sc.CRITERIA}
+    w = {c: inner.c[f"w_{c}"] for c in sc.CRITERIA}
+    return select(
+        inner.c.requirement_id,
+        inner.c.plot_id,
+        total_score(s, w).label("score"),
+        inner.c.partial,
+        inner.c.cross_border,
+        inner.c.distance_km,
+        compact_explanation(s, w, inner.c.wait).label("explanation"),
     )
 
 
