@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 import os
+import signal
 import subprocess
 import sys
 
@@ -25,9 +28,25 @@ async def _prepare_schema(url: str, settings: Settings, migrate_now: bool) -> No
         await engine.dispose()
 
 
+_PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
+
+
+def _die_with_parent() -> None:
+    """Runs in the worker child before exec: if `serve` is killed without cleaning up
+    (SIGKILL, OOM), Linux sends the worker SIGTERM instead of leaving it orphaned."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass  # not Linux: the worker then only stops through _stop_worker
+
+
 def _start_worker() -> subprocess.Popen[bytes]:
     typer.echo("webhook worker started (disable with --no-worker)")
-    return subprocess.Popen([sys.executable, "-m", "landmarket", "worker"])
+    return subprocess.Popen(
+        [sys.executable, "-m", "landmarket", "worker"],
+        preexec_fn=_die_with_parent,  # safe: called before uvicorn starts any thread
+    )
 
 
 def _stop_worker(process: subprocess.Popen[bytes]) -> None:

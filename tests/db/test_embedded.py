@@ -137,3 +137,30 @@ def test_serve_runs_on_embedded_postgis_and_stops_it(data_dir: Path) -> None:
     assert proc.returncode == 0, output
     assert "embedded PostGIS stopped" in output
     assert EmbeddedCluster(data_dir).status().running is False
+
+
+def test_webhook_worker_does_not_outlive_a_killed_serve(data_dir: Path) -> None:
+    """`serve` starts a delivery worker; killing `serve` outright must not orphan it."""
+    port = free_port()
+    env = {**os.environ, "LANDMARKET_DATA_DIR": str(data_dir)}
+    env.pop("LANDMARKET_DATABASE_URL", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "landmarket", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert _wait_for(f"http://127.0.0.1:{port}/healthz", 60).status_code == 200
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        workers = [
+            int(pid) for pid in children if b"worker" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        ]
+        assert len(workers) == 1, children
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    deadline = time.monotonic() + 15
+    while Path(f"/proc/{workers[0]}").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not Path(f"/proc/{workers[0]}").exists(), "the worker was orphaned"

@@ -48,7 +48,15 @@ def running_server(database_url: str, data_dir: Path) -> Iterator[str]:
     env["LANDMARKET_DATA_DIR"] = str(data_dir)
     log = (data_dir / "serve.log").open("w")
     process = subprocess.Popen(
-        [str(BIN / "landmarket"), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [
+            str(BIN / "landmarket"),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-worker",
+        ],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
