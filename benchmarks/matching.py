@@ -234,8 +234,9 @@ _REQUIREMENT_ROW = text(
 
 
 def product_sql(rid: uuid.UUID, *, full: bool) -> Select[Any]:
-    """The product's candidate select for one requirement (``full``: with score and
-    explanation, as ``refresh_requirement`` computes it; else the plot ids only)."""
+    """The product's candidate select for one requirement (``full``: with score and the
+    compact stored explanation, as ``refresh_requirement`` computes it; else the plot ids
+    only)."""
     stmt = candidates(dt.date.today(), Requirement.id == rid)
     if full:
         return stmt
@@ -504,7 +505,7 @@ def report(
             f"| product rules, plot ids only | {ids:,.1f} | {ids / len(sql):.2f} | "
             f"{ids / hand:.2f}x | "
             f"{geo([s.product_ids_ms / s.hand_ms for s in sql]):.2f}x |",
-            f"| product rules + score + explanation (what `refresh_requirement` runs) | "
+            f"| product rules + score + compact explanation (what `refresh_requirement` runs) | "
             f"{full:,.1f} | {full / len(sql):.2f} | {full / hand:.2f}x | "
             f"{geo([s.product_full_ms / s.hand_ms for s in sql]):.2f}x |",
             "",

@@ -10,7 +10,12 @@ from typing import Any
 
 from sqlalchemy import (
     ARRAY,
+    Boolean,
+    Column,
     ColumnElement,
+    Float,
+    MetaData,
+    Table,
     Text,
     Uuid,
     and_,
@@ -23,12 +28,14 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     true,
     type_coerce,
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by, insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from landmarket.auth.models import Organization
 from landmarket.db.geo import DEFAULT_CRS, geojson_out
@@ -84,13 +91,26 @@ async def recompute(session: AsyncSession, scope: Scope, today: date) -> tuple[i
     deleted while merely ``suggested``, and kept but flagged ``stale`` when someone acted on
     them. Returns (matching, removed, newly stale).
     """
-    cand = candidates(today, scope.on(Requirement.id, Plot.id)).cte("cand")
+    cand: Any
+    if scope.requirement_id is None and scope.plot_ids is None:
+        cand = await _materialized_candidates(session, today)
+    else:
+        cand = candidates(today, scope.on(Requirement.id, Plot.id)).cte("cand")
+    # Only pairs whose stored values changed (or that were stale) are written: a nightly
+    # rebuild leaves unchanged rows alone, not even locking them (computed_at is when the
+    # values last changed). The anti-join is read-only; ON CONFLICT below still guards
+    # against a concurrent writer.
+    same = aliased(Match, name="same")
+    unchanged = exists().where(
+        same.requirement_id == cand.c.requirement_id,
+        same.plot_id == cand.c.plot_id,
+        ~same.stale,
+        *(getattr(same, name).is_not_distinct_from(cand.c[name]) for name in COLUMNS[2:]),
+    )
     ins = insert(Match).from_select(
         list(COLUMNS),
-        select(*(cand.c[name] for name in COLUMNS)),
+        select(*(cand.c[name] for name in COLUMNS)).where(~unchanged),
     )
-    # Only pairs whose stored values changed (or that were stale) are rewritten: a nightly
-    # rebuild leaves unchanged rows alone (computed_at is when the values last changed).
     changed = or_(
         Match.stale,
         *(Match.__table__.c[name].is_distinct_from(ins.excluded[name]) for name in COLUMNS[2:]),
@@ -139,6 +159,37 @@ async def recompute(session: AsyncSession, scope: Scope, today: date) -> tuple[i
     stmt = stmt.add_columns(select(func.count()).select_from(outbox).scalar_subquery())
     row = (await session.execute(stmt)).one()
     return int(row[0]), int(row[1]), int(row[2])
+
+
+# A full rebuild first writes every candidate pair to this temporary table (dropped at
+# commit): CREATE TABLE AS may run the spatial join in parallel (a statement with
+# data-modifying CTEs never does), and ANALYZE gives the planner the real row count (the
+# join's estimate is ~20 rows against millions) for the anti-joins and the upsert.
+_CANDIDATES = Table(
+    "match_candidates",
+    MetaData(),
+    Column("requirement_id", Uuid),
+    Column("plot_id", Uuid),
+    Column("score", Float),
+    Column("partial", Boolean),
+    Column("cross_border", Boolean),
+    Column("distance_km", Float),
+    Column("explanation", JSONB),
+    prefixes=["TEMPORARY"],
+)
+
+
+async def _materialized_candidates(session: AsyncSession, today: date) -> Table:
+    conn = await session.connection()
+    select_sql = candidates(today, true()).compile(
+        dialect=conn.dialect, compile_kwargs={"literal_binds": True}
+    )
+    await session.execute(text(f"DROP TABLE IF EXISTS {_CANDIDATES.name}"))
+    await session.execute(
+        text(f"CREATE TEMPORARY TABLE {_CANDIDATES.name} ON COMMIT DROP AS {select_sql}")
+    )
+    await session.execute(text(f"ANALYZE {_CANDIDATES.name}"))
+    return _CANDIDATES
 
 
 # --- reads -----------------------------------------------------------------------------------

@@ -23,7 +23,6 @@ from sqlalchemy import (
     bindparam,
     case,
     cast,
-    exists,
     false,
     func,
     literal,
@@ -84,9 +83,22 @@ def policy_cte() -> CTE:
 
 
 def _same_region(home_ags: Any, ags: Any) -> ColumnElement[bool]:
+    """Whether ``ags`` shares a region with ``home_ags``: a lookup in one JSON object
+    {ags: [ags of every municipality sharing a region]}, evaluated once per statement (a
+    correlated EXISTS here would keep the planner from running the spatial join in
+    parallel)."""
     a = region_municipalities.alias("home_rm")
-    b = region_municipalities.alias("plot_rm")
-    return exists().where(a.c.ags == home_ags, b.c.region_slug == a.c.region_slug, b.c.ags == ags)
+    b = region_municipalities.alias("member_rm")
+    members = (
+        select(a.c.ags, func.jsonb_agg(b.c.ags).label("members"))
+        .join(b, b.c.region_slug == a.c.region_slug)
+        .group_by(a.c.ags)
+        .subquery("region_members")
+    )
+    neighbours = type_coerce(
+        select(func.jsonb_object_agg(members.c.ags, members.c.members)).scalar_subquery(), JSONB
+    )
+    return func.coalesce(neighbours[home_ags].has_key(ags), false())
 
 
 def has_location() -> ColumnElement[bool]:
