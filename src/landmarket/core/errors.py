@@ -87,6 +87,12 @@ class PreconditionFailed(AppError):
     status, slug, title = 412, "precondition-failed", "Precondition failed"
 
 
+class PreconditionRequired(AppError):
+    """RFC 6585: the write must be conditional (If-Match) so lost updates cannot happen."""
+
+    status, slug, title = 428, "precondition-required", "Precondition required"
+
+
 class PayloadTooLarge(AppError):
     status, slug, title = 413, "payload-too-large", "Payload too large"
 
@@ -109,6 +115,7 @@ _BY_STATUS: dict[int, type[AppError]] = {
         NotFound,
         Conflict,
         PreconditionFailed,
+        PreconditionRequired,
         PayloadTooLarge,
         ValidationFailed,
         ServiceUnavailable,
@@ -222,6 +229,7 @@ _DESCRIPTIONS = {
     404: "Not found (or not visible to this key)",
     409: "Conflict with the current state",
     412: "If-Match does not match the current version",
+    428: "If-Match is required for this write",
     413: "Request body too large",
     422: "Invalid input; `errors` lists every rejected field",
     500: "Unexpected server error",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
@@ -38,6 +40,37 @@ def decode_cursor(cursor: str, arity: int) -> list[Any]:
     if not isinstance(key, list) or len(key) != arity:
         raise _bad_cursor()
     return key
+
+
+def decode_typed_cursor(cursor: str, *parts: Callable[[Any], Any]) -> tuple[Any, ...]:
+    """Decode a cursor and convert each key part; a part that does not convert is the same
+    422 as a cursor that does not decode."""
+    key = decode_cursor(cursor, len(parts))
+    try:
+        return tuple(convert(value) for convert, value in zip(parts, key, strict=True))
+    except (TypeError, ValueError) as exc:
+        raise _bad_cursor() from exc
+
+
+def as_uuid(value: Any) -> uuid.UUID:
+    return uuid.UUID(str(value))
+
+
+def as_str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError("not a string")
+    return value
+
+
+def as_int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError("not an integer")
+    return value
+
+
+def decode_uuid_cursor(cursor: str | None) -> uuid.UUID | None:
+    """For lists paged by id alone."""
+    return None if cursor is None else decode_typed_cursor(cursor, as_uuid)[0]
 
 
 def _bad_cursor() -> ValidationFailed:

@@ -13,7 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from landmarket.auth.principal import AuthPrincipal
 from landmarket.core.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
-from landmarket.core.pagination import Page, decode_cursor, encode_cursor
+from landmarket.core.pagination import (
+    Page,
+    as_uuid,
+    decode_typed_cursor,
+    decode_uuid_cursor,
+    encode_cursor,
+)
 from landmarket.events.repository import record
 from landmarket.matching import repository as repo
 from landmarket.matching.models import Match, MatchState
@@ -72,14 +78,8 @@ async def rebuild(session: AsyncSession) -> tuple[int, int, int]:
 def _after(cursor: str | None) -> tuple[float, uuid.UUID] | None:
     if cursor is None:
         return None
-    score, key = decode_cursor(cursor, 2)
-    try:
-        return float(score), uuid.UUID(str(key))
-    except (TypeError, ValueError) as exc:
-        raise ValidationFailed(
-            "The cursor is not one this API issued",
-            errors=[FieldError(pointer="/query/cursor", detail="malformed cursor")],
-        ) from exc
+    score, key = decode_typed_cursor(cursor, float, as_uuid)
+    return score, key
 
 
 async def _requirement(
@@ -272,16 +272,7 @@ async def list_inquiries(
     cursor: str | None,
     limit: int,
 ) -> Page[InquiryRead]:
-    after = None
-    if cursor is not None:
-        (raw,) = decode_cursor(cursor, 1)
-        try:
-            after = uuid.UUID(str(raw))
-        except ValueError as exc:
-            raise ValidationFailed(
-                "The cursor is not one this API issued",
-                errors=[FieldError(pointer="/query/cursor", detail="malformed cursor")],
-            ) from exc
+    after = decode_uuid_cursor(cursor)
     rows = list(
         await repo.inquiries(session, _scope(principal), states=states, after=after, limit=limit)
     )

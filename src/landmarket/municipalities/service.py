@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from landmarket.core.errors import FieldError, NotFound, ValidationFailed
-from landmarket.core.pagination import Page, decode_cursor, encode_cursor
+from landmarket.core.errors import NotFound
+from landmarket.core.pagination import Page, as_str, decode_typed_cursor, encode_cursor
 from landmarket.db.geo import Crs
 from landmarket.municipalities import repository
 from landmarket.municipalities.schemas import (
@@ -48,13 +48,8 @@ async def get_region(session: AsyncSession, slug: str) -> RegionDetail:
 def _after(cursor: str | None) -> tuple[str, str] | None:
     if cursor is None:
         return None
-    key = decode_cursor(cursor, 2)
-    if not all(isinstance(part, str) for part in key):
-        raise ValidationFailed(
-            "The cursor is not one this API issued",
-            errors=[FieldError(pointer="/query/cursor", detail="malformed cursor")],
-        )
-    return key[0], key[1]
+    name, ags = decode_typed_cursor(cursor, as_str, as_str)
+    return name, ags
 
 
 async def list_municipalities(

@@ -16,6 +16,7 @@ from landmarket.auth.models import OrgKind
 from landmarket.auth.principal import AuthPrincipal
 from landmarket.core.errors import FieldError, ValidationFailed, problem_responses
 from landmarket.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from landmarket.core.versioning import etag
 from landmarket.db.geo import Crs, content_crs_header, parse_crs
 from landmarket.db.session import SessionDep
 from landmarket.plots import service
@@ -72,7 +73,7 @@ def _input_crs(value: str | None) -> Crs:
 def _feature_response(
     result: service.WriteResult, crs: Crs, *, status_code: int = 200
 ) -> JSONResponse:
-    headers = {"ETag": service.etag(result.version), **content_crs_header(crs)}
+    headers = {"ETag": etag(result.version), **content_crs_header(crs)}
     if result.created:
         headers["Location"] = f"/v1/plots/{result.id}"
     if result.repaired:
@@ -204,7 +205,7 @@ async def get_plot(
 ) -> Response:
     out_crs = parse_crs(crs)
     feature, version = await service.get_plot(session, principal, plot_id, out_crs)
-    headers = {"ETag": service.etag(version), **content_crs_header(out_crs)}
+    headers = {"ETag": etag(version), **content_crs_header(out_crs)}
     return JSONResponse(feature, media_type=GEOJSON, headers=headers)
 
 
@@ -256,7 +257,7 @@ async def withdraw_plot(
         crs_out=parse_crs(None),
         action="withdraw",
     )
-    return Response(status_code=204, headers={"ETag": service.etag(result.version)})
+    return Response(status_code=204, headers={"ETag": etag(result.version)})
 
 
 @router.post(

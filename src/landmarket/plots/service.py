@@ -20,12 +20,18 @@ from landmarket.core.errors import (
     PreconditionFailed,
     ValidationFailed,
 )
-from landmarket.core.pagination import Page, decode_cursor, encode_cursor
+from landmarket.core.pagination import (
+    Page,
+    as_int,
+    decode_typed_cursor,
+    decode_uuid_cursor,
+    encode_cursor,
+)
+from landmarket.core.versioning import check_if_match
 from landmarket.db.geo import Crs
 from landmarket.events.repository import record
 from landmarket.matching.service import refresh_plots
 from landmarket.plots import repository as repo
-from landmarket.plots.errors import PreconditionRequired
 from landmarket.plots.geometry import CheckedGeometry, check_geometry, geometry_value
 from landmarket.plots.models import Plot, PlotStatus
 from landmarket.plots.schemas import (
@@ -71,36 +77,12 @@ class WriteResult:
     repaired: str | None = None
 
 
-def etag(version: int) -> str:
-    return f'"{version}"'
-
-
 def may_write(principal: AuthPrincipal, ags: str) -> bool:
     return principal.is_admin or principal.may_edit(ags)
 
 
 def _forbidden(ags: str) -> Forbidden:
     return Forbidden(f"This key may not write plots of municipality {ags}")
-
-
-def _check_if_match(if_match: str | None, current: int, *, required: bool) -> int:
-    """The version the client expects (RFC 9110 §13.1.1); 428 when required and missing."""
-    if if_match is None or not if_match.strip():
-        if required:
-            raise PreconditionRequired(
-                "Send If-Match with the ETag from your last read so concurrent edits are not lost",
-                headers={"ETag": etag(current)},
-            )
-        return current
-    tags = [t.strip() for t in if_match.split(",")]
-    if "*" in tags:
-        return current
-    if etag(current) not in tags:
-        raise PreconditionFailed(
-            f"The plot has changed (now version {current}); read it again and retry",
-            headers={"ETag": etag(current)},
-        )
-    return current
 
 
 def transition_problem(current: PlotStatus, new: PlotStatus) -> str | None:
@@ -165,16 +147,7 @@ async def list_plots(
     cursor: str | None,
     limit: int,
 ) -> tuple[repo.FeaturePage, str | None]:
-    after: uuid.UUID | None = None
-    if cursor is not None:
-        (raw,) = decode_cursor(cursor, 1)
-        try:
-            after = uuid.UUID(str(raw))
-        except ValueError as exc:
-            raise ValidationFailed(
-                "The cursor is not one this API issued",
-                errors=[FieldError(pointer="/query/cursor", detail="malformed cursor")],
-            ) from exc
+    after = decode_uuid_cursor(cursor)
     page = await repo.list_features(session, principal, filters, crs, after=after, limit=limit)
     next_cursor = encode_cursor(str(page.last_id)) if page.more and page.last_id else None
     return page, next_cursor
@@ -306,7 +279,7 @@ async def update_plot(
     repair: bool,
 ) -> WriteResult:
     plot = await _writable(session, principal, plot_id)
-    expected = _check_if_match(if_match, plot.version, required=True)
+    expected = check_if_match(if_match, plot.version, required=True, what="plot")
     sent = body.properties.model_dump(exclude_unset=True)
     ags = sent.pop("municipality_ags", plot.municipality_ags)
     if ags != plot.municipality_ags:
@@ -361,7 +334,7 @@ async def change_status(
     action: str = "status",
 ) -> WriteResult:
     plot = await _writable(session, principal, plot_id)
-    expected = _check_if_match(if_match, plot.version, required=False)
+    expected = check_if_match(if_match, plot.version, required=False, what="plot")
     if plot.status is new:
         return await _unchanged(session, plot, crs_out)
     _check_transition(plot.status, new, "/body/status")
@@ -433,7 +406,7 @@ async def upsert_plot(
         return await _insert(
             session, principal, props, external_id, checked, crs_out, "/body/properties"
         )
-    expected = _check_if_match(if_match, plot.version, required=False)
+    expected = check_if_match(if_match, plot.version, required=False, what="plot")
     values = _diff(plot, attribute_values(props))
     if props.status is not None and props.status is not plot.status:
         _check_transition(plot.status, props.status, "/body/properties/status")
@@ -467,15 +440,7 @@ async def plot_history(
         raise NotFound(f"No plot {plot_id}")
     if not may_write(principal, plot.municipality_ags):
         raise Forbidden("Only the plot's municipality and admins may read its history")
-    after_id: int | None = None
-    if cursor is not None:
-        (raw,) = decode_cursor(cursor, 1)
-        if not isinstance(raw, int):
-            raise ValidationFailed(
-                "The cursor is not one this API issued",
-                errors=[FieldError(pointer="/query/cursor", detail="malformed cursor")],
-            )
-        after_id = raw
+    after_id = None if cursor is None else decode_typed_cursor(cursor, as_int)[0]
     events = list(await repo.history(session, plot_id, after_id=after_id, limit=limit))
     more = len(events) > limit
     events = events[:limit]

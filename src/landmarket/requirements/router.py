@@ -13,6 +13,7 @@ from landmarket.auth.models import OrgKind
 from landmarket.auth.principal import AuthPrincipal
 from landmarket.core.errors import problem_responses
 from landmarket.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from landmarket.core.versioning import etag
 from landmarket.db.session import SessionDep
 from landmarket.requirements import service
 from landmarket.requirements.models import RequirementStatus
@@ -29,7 +30,7 @@ Lister = Annotated[AuthPrincipal, Depends(require_kinds(OrgKind.company, OrgKind
 def _response(
     read: RequirementRead, *, status_code: int = 200, created: bool = False
 ) -> JSONResponse:
-    headers = {"ETag": service.etag(read.version)}
+    headers = {"ETag": etag(read.version)}
     if created:
         headers["Location"] = f"/v1/requirements/{read.id}"
     return JSONResponse(read.model_dump(mode="json"), status_code=status_code, headers=headers)
@@ -109,4 +110,4 @@ async def withdraw_requirement(
     if_match: IfMatch = None,
 ) -> Response:
     version = await service.withdraw(session, principal, requirement_id, if_match=if_match)
-    return Response(status_code=204, headers={"ETag": service.etag(version)})
+    return Response(status_code=204, headers={"ETag": etag(version)})

@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from landmarket.auth.principal import AuthPrincipal
 from landmarket.core.errors import FieldError, NotFound, PreconditionFailed, ValidationFailed
-from landmarket.core.pagination import Page, decode_cursor, encode_cursor
+from landmarket.core.pagination import Page, decode_uuid_cursor, encode_cursor
+from landmarket.core.versioning import check_if_match
 from landmarket.events.repository import record
 from landmarket.matching.service import refresh_requirement
-from landmarket.plots.errors import PreconditionRequired
 from landmarket.requirements import repository as repo
 from landmarket.requirements.models import Requirement, RequirementStatus
 from landmarket.requirements.schemas import (
@@ -53,10 +53,6 @@ _PLAIN = (
 )
 
 
-def etag(version: int) -> str:
-    return f'"{version}"'
-
-
 def to_read(stored: repo.Stored) -> RequirementRead:
     r = stored.requirement
     return RequirementRead.model_validate(
@@ -80,23 +76,6 @@ def to_read(stored: repo.Stored) -> RequirementRead:
 
 def _snapshot(read: RequirementRead) -> dict[str, Any]:
     return read.model_dump(mode="json")
-
-
-def _check_if_match(if_match: str | None, current: int, *, required: bool) -> int:
-    if if_match is None or not if_match.strip():
-        if required:
-            raise PreconditionRequired(
-                "Send If-Match with the ETag from your last read so concurrent edits are not lost",
-                headers={"ETag": etag(current)},
-            )
-        return current
-    tags = [t.strip() for t in if_match.split(",")]
-    if "*" not in tags and etag(current) not in tags:
-        raise PreconditionFailed(
-            f"The requirement has changed (now version {current}); read it again and retry",
-            headers={"ETag": etag(current)},
-        )
-    return current
 
 
 async def _validate(session: AsyncSession, body: RequirementCreate) -> None:
@@ -203,16 +182,7 @@ async def list_requirements(
     cursor: str | None,
     limit: int,
 ) -> Page[RequirementRead]:
-    after = None
-    if cursor is not None:
-        (raw,) = decode_cursor(cursor, 1)
-        try:
-            after = uuid.UUID(str(raw))
-        except ValueError as exc:
-            raise ValidationFailed(
-                "The cursor is not one this API issued",
-                errors=[FieldError(pointer="/query/cursor", detail="malformed cursor")],
-            ) from exc
+    after = decode_uuid_cursor(cursor)
     rows = await repo.list_visible(session, principal, status=status, after=after, limit=limit)
     more = len(rows) > limit
     rows = rows[:limit]
@@ -277,7 +247,9 @@ async def update(
     stored = await repo.get_visible(session, principal, rid, lock=True)
     if stored is None:
         raise NotFound(f"No requirement {rid}")
-    expected = _check_if_match(if_match, stored.requirement.version, required=True)
+    expected = check_if_match(
+        if_match, stored.requirement.version, required=True, what="requirement"
+    )
     current = to_read(stored)
     merged = _merged(current, patch)
     await _validate(session, merged)
@@ -302,7 +274,9 @@ async def withdraw(
     stored = await repo.get_visible(session, principal, rid, lock=True)
     if stored is None:
         raise NotFound(f"No requirement {rid}")
-    expected = _check_if_match(if_match, stored.requirement.version, required=False)
+    expected = check_if_match(
+        if_match, stored.requirement.version, required=False, what="requirement"
+    )
     if stored.requirement.status is RequirementStatus.withdrawn:
         return stored.requirement.version
     result = await _apply(

@@ -1,0 +1,31 @@
+"""Optimistic concurrency: versions as ETags and If-Match preconditions (RFC 9110 §13.1.1)."""
+
+from __future__ import annotations
+
+from landmarket.core.errors import PreconditionFailed, PreconditionRequired
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def check_if_match(if_match: str | None, current: int, *, required: bool, what: str) -> int:
+    """The version the client expects; 428 when required and missing, 412 when stale.
+
+    The caller still writes with ``WHERE version = <returned>`` so a concurrent writer between
+    this check and the write also loses with 412.
+    """
+    if if_match is None or not if_match.strip():
+        if required:
+            raise PreconditionRequired(
+                "Send If-Match with the ETag from your last read so concurrent edits are not lost",
+                headers={"ETag": etag(current)},
+            )
+        return current
+    tags = [t.strip() for t in if_match.split(",")]
+    if "*" not in tags and etag(current) not in tags:
+        raise PreconditionFailed(
+            f"The {what} has changed (now version {current}); read it again and retry",
+            headers={"ETag": etag(current)},
+        )
+    return current
