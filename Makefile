@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck openapi check-openapi bench system-deps venv clean
+.PHONY: run test lint typecheck openapi check-openapi bench bench-deps system-deps venv clean
 
 system-deps:
 	@scripts/install-system-deps.sh
@@ -44,8 +44,15 @@ check-openapi: venv
 test: system-deps venv lint typecheck check-openapi
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+TIPG_VENV ?= /tmp/tipg-venv
+
+# Peers the benchmarks compare against: ApacheBench (load generator) and tipg in its own venv.
+bench-deps: system-deps
+	@command -v ab >/dev/null || (apt-get install -y -qq apache2-utils || (apt-get update -qq && apt-get install -y -qq apache2-utils))
+	@test -x $(TIPG_VENV)/bin/uvicorn || ($(PYTHON) -m venv $(TIPG_VENV) && $(TIPG_VENV)/bin/pip install -q tipg uvicorn)
+
 ## Reproducible performance runs; results go to benchmarks/results/
-bench: system-deps venv
+bench: bench-deps venv
 	$(BIN)/python -m benchmarks.plot_import
 	$(BIN)/python -m benchmarks.matching
 	$(BIN)/python -m benchmarks.reports
