@@ -18,7 +18,13 @@ from landmarket.auth.schemas import (
     OrganizationRead,
 )
 from landmarket.core.errors import FieldError, NotFound, Unauthorized, ValidationFailed
-from landmarket.core.pagination import Page, as_uuid, decode_typed_cursor, encode_cursor
+from landmarket.core.pagination import (
+    Page,
+    as_datetime,
+    as_uuid,
+    decode_typed_cursor,
+    encode_cursor,
+)
 
 # Which optional OrganizationCreate fields each kind accepts; the others must be absent.
 _KIND_FIELDS: dict[OrgKind, frozenset[str]] = {
@@ -123,12 +129,8 @@ async def get_organization(session: AsyncSession, org_id: uuid.UUID) -> Organiza
 
 
 def _parse_org_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    created, org_id = decode_typed_cursor(cursor, _as_datetime, as_uuid)
+    created, org_id = decode_typed_cursor(cursor, as_datetime, as_uuid)
     return created, org_id
-
-
-def _as_datetime(value: object) -> datetime:
-    return datetime.fromisoformat(str(value))
 
 
 async def list_organizations(

@@ -6,6 +6,7 @@ import base64
 import json
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
@@ -31,25 +32,27 @@ def encode_cursor(*key: Any) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, arity: int) -> list[Any]:
+def decode_cursor(cursor: str, arity: int, pointer: str = "/query/cursor") -> list[Any]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         key = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, UnicodeDecodeError) as exc:
-        raise _bad_cursor() from exc
+        raise _bad_cursor(pointer) from exc
     if not isinstance(key, list) or len(key) != arity:
-        raise _bad_cursor()
+        raise _bad_cursor(pointer)
     return key
 
 
-def decode_typed_cursor(cursor: str, *parts: Callable[[Any], Any]) -> tuple[Any, ...]:
+def decode_typed_cursor(
+    cursor: str, *parts: Callable[[Any], Any], pointer: str = "/query/cursor"
+) -> tuple[Any, ...]:
     """Decode a cursor and convert each key part; a part that does not convert is the same
     422 as a cursor that does not decode."""
-    key = decode_cursor(cursor, len(parts))
+    key = decode_cursor(cursor, len(parts), pointer)
     try:
         return tuple(convert(value) for convert, value in zip(parts, key, strict=True))
     except (TypeError, ValueError) as exc:
-        raise _bad_cursor() from exc
+        raise _bad_cursor(pointer) from exc
 
 
 def as_uuid(value: Any) -> uuid.UUID:
@@ -60,6 +63,10 @@ def as_str(value: Any) -> str:
     if not isinstance(value, str):
         raise TypeError("not a string")
     return value
+
+
+def as_datetime(value: Any) -> datetime:
+    return datetime.fromisoformat(str(value))
 
 
 def as_int(value: Any) -> int:
@@ -73,8 +80,8 @@ def decode_uuid_cursor(cursor: str | None) -> uuid.UUID | None:
     return None if cursor is None else decode_typed_cursor(cursor, as_uuid)[0]
 
 
-def _bad_cursor() -> ValidationFailed:
+def _bad_cursor(pointer: str) -> ValidationFailed:
     return ValidationFailed(
         "The cursor is not one this API issued",
-        errors=[FieldError(pointer="/query/cursor", detail="malformed cursor")],
+        errors=[FieldError(pointer=pointer, detail="malformed cursor")],
     )

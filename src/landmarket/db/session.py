@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -52,6 +53,19 @@ def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
     return maker
 
 
+@asynccontextmanager
+async def outage_as_503() -> AsyncIterator[None]:
+    """A database that is down or dropped the connection is a 503 for the client, not a 500."""
+    try:
+        yield
+    except (OSError, InterfaceError) as exc:
+        raise ServiceUnavailable("The database is not reachable; try again shortly") from exc
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise ServiceUnavailable("The database connection was lost; try again") from exc
+        raise
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request: committed when the handler returns, rolled back on error.
 
@@ -59,15 +73,8 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     sent: a client never sees 2xx for a write that then fails to commit.
     """
     maker = get_sessionmaker(request)
-    try:
-        async with maker() as session, session.begin():
-            yield session
-    except (OSError, InterfaceError) as exc:
-        raise ServiceUnavailable("The database is not reachable; try again shortly") from exc
-    except DBAPIError as exc:
-        if exc.connection_invalidated:
-            raise ServiceUnavailable("The database connection was lost; try again") from exc
-        raise
+    async with outage_as_503(), maker() as session, session.begin():
+        yield session
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

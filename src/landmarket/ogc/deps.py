@@ -6,10 +6,9 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.exc import DBAPIError, InterfaceError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from landmarket.core.errors import ServiceUnavailable
+from landmarket.db.session import outage_as_503
 
 
 def get_engine(request: Request) -> AsyncEngine:
@@ -20,16 +19,9 @@ def get_engine(request: Request) -> AsyncEngine:
 async def get_connection(request: Request) -> AsyncIterator[AsyncConnection]:
     """Autocommit: these endpoints only read, single statements need no BEGIN/ROLLBACK round
     trips, and the statement timeout of the engine still applies."""
-    try:
-        async with get_engine(request).connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            yield conn
-    except (OSError, InterfaceError) as exc:
-        raise ServiceUnavailable("The database is not reachable; try again shortly") from exc
-    except DBAPIError as exc:
-        if exc.connection_invalidated:
-            raise ServiceUnavailable("The database connection was lost; try again") from exc
-        raise
+    async with outage_as_503(), get_engine(request).connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        yield conn
 
 
 ReadConnection = Annotated[AsyncConnection, Depends(get_connection, scope="function")]

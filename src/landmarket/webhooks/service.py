@@ -10,7 +10,6 @@ import random
 import time
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -18,7 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from landmarket.auth.principal import AuthPrincipal
 from landmarket.core.config import Settings
 from landmarket.core.errors import Conflict, FieldError, NotFound, ValidationFailed
-from landmarket.core.pagination import Page, decode_cursor, encode_cursor
+from landmarket.core.pagination import (
+    Page,
+    as_datetime,
+    as_int,
+    as_uuid,
+    decode_typed_cursor,
+    decode_uuid_cursor,
+    encode_cursor,
+)
 from landmarket.webhooks import repository as repo
 from landmarket.webhooks import ssrf
 from landmarket.webhooks.events import BY_KIND, EventType
@@ -137,28 +144,13 @@ async def get(
     return _read(await _own(session, principal, webhook_id))
 
 
-def _uuid_cursor(cursor: str | None) -> uuid.UUID | None:
-    if cursor is None:
-        return None
-    (raw,) = decode_cursor(cursor, 1)
-    try:
-        return uuid.UUID(str(raw))
-    except ValueError as exc:
-        raise _invalid_cursor("cursor") from exc
-
-
-def _invalid_cursor(name: str) -> ValidationFailed:
-    return ValidationFailed(
-        "The cursor is not one this API issued",
-        errors=[FieldError(pointer=f"/query/{name}", detail="malformed cursor")],
-    )
-
-
 async def list_webhooks(
     session: AsyncSession, principal: AuthPrincipal, *, cursor: str | None, limit: int
 ) -> Page[WebhookRead]:
     rows = list(
-        await repo.list_for(session, principal.org_id, after=_uuid_cursor(cursor), limit=limit)
+        await repo.list_for(
+            session, principal.org_id, after=decode_uuid_cursor(cursor), limit=limit
+        )
     )
     more = len(rows) > limit
     rows = rows[:limit]
@@ -234,13 +226,7 @@ async def list_deliveries(
     limit: int,
 ) -> Page[DeliveryRead]:
     await _own(session, principal, webhook_id)
-    after = None
-    if cursor is not None:
-        at, key = decode_cursor(cursor, 2)
-        try:
-            after = (datetime.fromisoformat(str(at)), uuid.UUID(str(key)))
-        except ValueError as exc:
-            raise _invalid_cursor("cursor") from exc
+    after = None if cursor is None else decode_typed_cursor(cursor, as_datetime, as_uuid)
     rows = list(await repo.deliveries(session, webhook_id, states=states, after=after, limit=limit))
     more = len(rows) > limit
     rows = rows[:limit]
@@ -286,9 +272,7 @@ async def redeliver(
 def _feed_cursor(after: str | None) -> tuple[int, int] | None:
     if after is None:
         return None
-    xid, seq = decode_cursor(after, 2)
-    if not (isinstance(xid, int) and isinstance(seq, int)):
-        raise _invalid_cursor("after")
+    xid, seq = decode_typed_cursor(after, as_int, as_int, pointer="/query/after")
     return xid, seq
 
 
@@ -305,11 +289,7 @@ async def feed(
     Each poll is its own short transaction, so a long-polling client holds no database
     connection while it waits.
     """
-    try:
-        key = _feed_cursor(after)
-    except ValidationFailed as exc:
-        exc.errors = [FieldError(pointer="/query/after", detail="malformed cursor")]
-        raise
+    key = _feed_cursor(after)
     deadline = time.monotonic() + min(wait, MAX_WAIT_SECONDS)
     while True:
         async with maker() as session, session.begin():
