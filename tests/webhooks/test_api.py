@@ -95,6 +95,18 @@ async def test_bad_input_is_422_with_pointers(
     assert listed.json()["items"] == []
 
 
+@pytest.mark.parametrize(
+    ("path", "param", "pointer"),
+    [("/v1/events", "after", "/query/after"), ("/v1/webhooks", "cursor", "/query/cursor")],
+)
+async def test_malformed_cursors_are_422_naming_the_parameter(
+    client: httpx.AsyncClient, world: World, path: str, param: str, pointer: str
+) -> None:
+    for bad in ("not-a-cursor", "WyJ4IiwieSJd"):  # garbage, and a well-formed ["x","y"]
+        response = await client.get(path, params={param: bad}, headers=bearer(world.company))
+        assert pointers(assert_problem(response, 422)) == [pointer]
+
+
 async def test_filter_names_only_own_requirements(
     client: httpx.AsyncClient, world: World, receiver_url: str
 ) -> None:
