@@ -3,6 +3,7 @@
 from landmarket.auth import models as auth_models
 from landmarket.db.base import Base
 from landmarket.events import models as event_models
+from landmarket.idempotency import models as idempotency_models
 from landmarket.matching import models as match_models
 from landmarket.municipalities import models as municipality_models
 from landmarket.plots import models as plot_models
@@ -13,6 +14,7 @@ __all__ = [
     "Base",
     "auth_models",
     "event_models",
+    "idempotency_models",
     "match_models",
     "municipality_models",
     "plot_models",
