@@ -170,8 +170,9 @@ def validation_errors(raw: Sequence[Any]) -> list[FieldError]:
     return out
 
 
-async def _app_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, AppError)
+def app_error_response(exc: AppError, *, instance: str | None) -> JSONResponse:
+    """The problem+json response for ``exc``; also for code that must keep the response
+    (e.g. an idempotent request storing its outcome) instead of letting the error propagate."""
     return problem_response(
         exc.status,
         exc.detail,
@@ -179,8 +180,13 @@ async def _app_error(request: Request, exc: Exception) -> JSONResponse:
         title=exc.title,
         errors=exc.errors,
         headers=exc.headers,
-        instance=request.url.path,
+        instance=instance,
     )
+
+
+async def _app_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    return app_error_response(exc, instance=request.url.path)
 
 
 async def _request_validation(request: Request, exc: Exception) -> JSONResponse:
