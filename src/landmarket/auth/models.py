@@ -57,6 +57,8 @@ class Organization(Timestamped, Base):
         String(8), ForeignKey("municipalities.ags", ondelete="RESTRICT"), nullable=True
     )
     sector_nace: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    # Set by an erasure (landmarket.privacy): the name is then a pseudonym, the keys revoked.
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     api_keys: Mapped[list[ApiKey]] = relationship(back_populates="organization", lazy="raise")
 
