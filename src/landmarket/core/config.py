@@ -34,9 +34,21 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_body_bytes: int = 20 * 1024 * 1024
+    # Bulk plot imports: features per request (more → 413) and vertices per plot geometry
+    # (more → 422 at the geometry). Both bound the work one request can cause.
+    max_import_features: int = Field(default=10_000, ge=1)
+    max_geometry_vertices: int = Field(default=10_000, ge=4)
     db_pool_size: int = 10
     # Per-statement limit for API queries; a runaway query must not hold a connection forever.
-    statement_timeout_ms: int = 30_000
+    # A query over it is answered 503 with Retry-After (db.session.outage_as_503).
+    statement_timeout_ms: int = Field(default=30_000, ge=0)
+    # Token bucket per API key, per client address for anonymous requests (core/ratelimit.py);
+    # kept in each worker process, so N workers admit up to N times this. 0 disables.
+    rate_limit_per_second: float = Field(default=50.0, ge=0, allow_inf_nan=False)
+    rate_limit_burst: int = Field(default=200, ge=1)
+    # Strict-Transport-Security max-age; set it (e.g. 31536000) only when clients reach the API
+    # over TLS (a proxy in front terminates it). 0: the header is not sent.
+    hsts_max_age_seconds: int = Field(default=0, ge=0)
     # Webhooks (docs/webhooks.md). Targets on private, loopback, link-local or metadata
     # addresses are refused unless allowed here (development, tests, an internal receiver).
     webhook_allow_private_targets: bool = False
