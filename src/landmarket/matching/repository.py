@@ -40,7 +40,7 @@ from sqlalchemy.orm import aliased
 from landmarket.auth.models import Organization
 from landmarket.db.geo import DEFAULT_CRS, geojson_out
 from landmarket.matching.models import Match, MatchState
-from landmarket.matching.rules import candidates, explanation, search_box
+from landmarket.matching.rules import candidates, explanation, region_extents, search_box
 from landmarket.municipalities.models import Municipality
 from landmarket.plots.models import Plot
 from landmarket.requirements.models import Requirement, RequirementStatus
@@ -78,7 +78,8 @@ class Scope:
 
 
 async def update_search_boxes(session: AsyncSession, scope: Scope) -> None:
-    stmt = update(Requirement).values(search_box=search_box())
+    extents = region_extents()
+    stmt = update(Requirement).values(search_box=search_box(extents)).add_cte(extents)
     if scope.requirement_id is not None:
         stmt = stmt.where(Requirement.id == scope.requirement_id)
     await session.execute(stmt.execution_options(synchronize_session=False))

@@ -9,7 +9,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from geoalchemy2 import Geometry
 from sqlalchemy import (
+    ARRAY,
     Boolean,
     ColumnElement,
     Date,
@@ -18,6 +20,7 @@ from sqlalchemy import (
     Numeric,
     Select,
     String,
+    Text,
     and_,
     any_,
     bindparam,
@@ -83,22 +86,28 @@ def policy_cte() -> CTE:
 
 
 def _same_region(home_ags: Any, ags: Any) -> ColumnElement[bool]:
-    """Whether ``ags`` shares a region with ``home_ags``: a lookup in one JSON object
-    {ags: [ags of every municipality sharing a region]}, evaluated once per statement (a
-    correlated EXISTS here would keep the planner from running the spatial join in
-    parallel)."""
-    a = region_municipalities.alias("home_rm")
-    b = region_municipalities.alias("member_rm")
-    members = (
-        select(a.c.ags, func.jsonb_agg(b.c.ags).label("members"))
-        .join(b, b.c.region_slug == a.c.region_slug)
-        .group_by(a.c.ags)
-        .subquery("region_members")
+    """Whether ``ags`` shares a region with ``home_ags``.
+
+    One JSON object {ags: "slug,slug"} of every municipality's regions, evaluated once per
+    statement, and an array overlap per pair. Its size grows with the municipalities, not
+    with their pairs: a map {ags: [every municipality sharing a region]} would hold 10,800²
+    entries for a national region. (A correlated EXISTS here would keep the planner from
+    running the spatial join in parallel.) Slugs cannot contain commas (regions.slug_format).
+    """
+    rm = region_municipalities
+    per_ags = (
+        select(rm.c.ags, func.string_agg(rm.c.region_slug, literal(",")).label("slugs"))
+        .group_by(rm.c.ags)
+        .subquery("ags_regions")
     )
-    neighbours = type_coerce(
-        select(func.jsonb_object_agg(members.c.ags, members.c.members)).scalar_subquery(), JSONB
+    regions = type_coerce(
+        select(func.jsonb_object_agg(per_ags.c.ags, per_ags.c.slugs)).scalar_subquery(), JSONB
     )
-    return func.coalesce(neighbours[home_ags].has_key(ags), false())
+
+    def slugs(of: Any) -> ColumnElement[Any]:
+        return func.string_to_array(regions[of].astext, literal(","), type_=ARRAY(Text))
+
+    return func.coalesce(slugs(home_ags).op("&&", return_type=Boolean)(slugs(ags)), false())
 
 
 def has_location() -> ColumnElement[bool]:
@@ -466,23 +475,35 @@ def candidates(today: date, scope: ColumnElement[bool]) -> Select[Any]:
     )
 
 
-def search_box() -> ColumnElement[Any]:
+def region_extents() -> CTE:
+    """Each region's bounding box, once per statement (a requirement without a location
+    searches its home regions; a national region has ~10,800 boundaries)."""
+    rm = region_municipalities
+    return (
+        select(rm.c.region_slug, func.ST_Extent(Municipality.boundary).label("box"))
+        .join(Municipality, Municipality.ags == rm.c.ags)
+        .group_by(rm.c.region_slug)
+        .cte("region_extents")
+    )
+
+
+def search_box(extents: CTE) -> ColumnElement[Any]:
     """The requirement's search box: the intersection of the boxes of its location parts
-    (or of its home regions when it has none)."""
+    (or of its home regions, ``extents`` from ``region_extents``, when it has none)."""
     anchor_box = func.ST_Expand(R.anchor, R.max_distance_km * 1000.0)
     listed = (
         select(func.ST_Extent(Municipality.boundary))
         .where(Municipality.ags == any_(R.municipalities))
         .scalar_subquery()
     )
-    a = region_municipalities.alias("home_rm")
-    b = region_municipalities.alias("member_rm")
     home_regions = (
-        select(func.ST_Extent(Municipality.boundary))
-        .select_from(a)
-        .join(b, b.c.region_slug == a.c.region_slug)
-        .join(Municipality, Municipality.ags == b.c.ags)
-        .where(a.c.ags == R.home_ags)
+        select(func.ST_Extent(cast(extents.c.box, Geometry)))
+        .join_from(
+            region_municipalities,
+            extents,
+            extents.c.region_slug == region_municipalities.c.region_slug,
+        )
+        .where(region_municipalities.c.ags == R.home_ags)
         .scalar_subquery()
     )
     default = case((and_(~has_location(), R.home_ags.is_not(None)), home_regions), else_=null())
