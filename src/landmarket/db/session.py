@@ -36,6 +36,9 @@ def create_engine(url: str, settings: Settings) -> AsyncEngine:
     return create_async_engine(
         async_url(url),
         pool_pre_ping=True,
+        # Bound values (key digests, webhook secrets, personal data) stay out of exception
+        # messages and of SQL logging at DEBUG level.
+        hide_parameters=True,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
         connect_args={
@@ -53,16 +56,39 @@ def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
     return maker
 
 
+# SQLSTATE query_canceled: statement_timeout fired (or an operator cancelled the query).
+QUERY_CANCELED = "57014"
+# Seconds a client should wait before retrying after a 503 from the database layer.
+RETRY_AFTER_S = 5
+
+
+def is_query_canceled(exc: BaseException) -> bool:
+    """Whether a driver error is a cancelled statement; code that turns database errors into
+    input errors must let it through, so it ends up a 503 (``outage_as_503``)."""
+    return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) == QUERY_CANCELED
+
+
+def _unavailable(detail: str) -> ServiceUnavailable:
+    return ServiceUnavailable(detail, headers={"Retry-After": str(RETRY_AFTER_S)})
+
+
 @asynccontextmanager
 async def outage_as_503() -> AsyncIterator[None]:
-    """A database that is down or dropped the connection is a 503 for the client, not a 500."""
+    """The one translation of database trouble the client cannot fix into 503 + Retry-After
+    instead of 500: the database is down, dropped the connection, or a statement ran over
+    ``statement_timeout`` (the transaction is rolled back, so the pooled connection is reused
+    healthy)."""
     try:
         yield
     except (OSError, InterfaceError) as exc:
-        raise ServiceUnavailable("The database is not reachable; try again shortly") from exc
+        raise _unavailable("The database is not reachable; try again shortly") from exc
     except DBAPIError as exc:
         if exc.connection_invalidated:
-            raise ServiceUnavailable("The database connection was lost; try again") from exc
+            raise _unavailable("The database connection was lost; try again") from exc
+        if is_query_canceled(exc):
+            raise _unavailable(
+                "The query took too long and was cancelled; try again later or narrow it"
+            ) from exc
         raise
 
 

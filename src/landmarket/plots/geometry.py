@@ -38,12 +38,15 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from landmarket.core.config import Settings
 from landmarket.core.errors import FieldError, ValidationFailed
 from landmarket.db.base import STORAGE_SRID
 from landmarket.db.geo import Crs
+from landmarket.db.session import is_query_canceled
 from landmarket.municipalities.models import Municipality
 
-MAX_VERTICES = 10_000
+# The API takes LANDMARKET_MAX_GEOMETRY_VERTICES; callers without settings (demo, tools) this.
+DEFAULT_MAX_VERTICES: int = Settings.model_fields["max_geometry_vertices"].default
 MAX_AREA_M2 = 50_000_000.0
 BOUNDARY_TOLERANCE_M = 500.0
 UNREADABLE = "PostGIS could not read or transform this geometry"
@@ -97,7 +100,9 @@ def _problem(pointer: str, detail: str, message: str | None = None) -> GeometryP
     return GeometryProblem(pointer, detail, message or f"Invalid geometry: {detail}")
 
 
-def structure_problem(geometry: Any, crs: Crs, pointer: str) -> GeometryProblem | None:
+def structure_problem(
+    geometry: Any, crs: Crs, pointer: str, *, max_vertices: int
+) -> GeometryProblem | None:
     """GeoJSON (Multi)Polygon structure, finite in-range coordinates, vertex count."""
     if not isinstance(geometry, dict):
         return _problem(pointer, "must be a GeoJSON Polygon or MultiPolygon object")
@@ -143,13 +148,21 @@ def structure_problem(geometry: Any, crs: Crs, pointer: str) -> GeometryProblem 
             if ring[0][:2] != ring[-1][:2]:
                 return _problem(ring_ptr, "a ring must be closed (first position = last position)")
             vertices += len(ring)
-    if vertices > MAX_VERTICES:
-        return _problem(base, f"{vertices} vertices; at most {MAX_VERTICES} are allowed")
+    if vertices > max_vertices:
+        return _too_many_vertices(base, vertices, max_vertices)
     return None
 
 
-def check_structure(geometry: dict[str, Any], crs: Crs, pointer: str) -> None:
-    problem = structure_problem(geometry, crs, pointer)
+def _too_many_vertices(pointer: str, vertices: int, max_vertices: int) -> GeometryProblem:
+    return _problem(
+        pointer,
+        f"{vertices} vertices; at most {max_vertices} are allowed "
+        "(LANDMARKET_MAX_GEOMETRY_VERTICES); simplify the geometry",
+    )
+
+
+def check_structure(geometry: dict[str, Any], crs: Crs, pointer: str, *, max_vertices: int) -> None:
+    problem = structure_problem(geometry, crs, pointer, max_vertices=max_vertices)
     if problem is not None:
         raise problem.error()
 
@@ -211,6 +224,7 @@ def judge(
     repair: bool,
     pointer: str,
     ags_pointer: str,
+    max_vertices: int,
 ) -> Placed | GeometryProblem:
     """The verdict on one ``placement`` row: the rules that need PostGIS's answers."""
     if not row.valid and not repair:
@@ -225,8 +239,9 @@ def judge(
         return _problem(
             pointer, f"the area is {row.area / 1e6:.2f} km²; at most {MAX_AREA_M2 / 1e6:g} km²"
         )
-    if row.npoints > MAX_VERTICES:
-        return _problem(pointer, f"{row.npoints} vertices; at most {MAX_VERTICES} are allowed")
+    if row.npoints > max_vertices:
+        # ST_MakeValid can add vertices, so the repaired geometry is counted again.
+        return _too_many_vertices(pointer, row.npoints, max_vertices)
     where = (
         f"its interior point lies in {row.located_name} ({row.located_ags})"
         if row.located_ags
@@ -268,6 +283,7 @@ async def check_geometry(
     *,
     municipality_ags: str | None,
     repair: bool,
+    max_vertices: int,
     pointer: str = "/body/geometry",
     ags_pointer: str = "/body/properties/municipality_ags",
 ) -> CheckedGeometry:
@@ -275,7 +291,7 @@ async def check_geometry(
 
     ``municipality_ags`` None means: derive it from where the plot's interior point lies.
     """
-    check_structure(geometry, crs, pointer)
+    check_structure(geometry, crs, pointer, max_vertices=max_vertices)
     one_row = select(
         literal(0).label("idx"),
         bindparam("geojson", json.dumps(geometry), type_=Text).label("geojson"),
@@ -287,9 +303,13 @@ async def check_geometry(
         async with session.begin_nested():
             row = (await session.execute(stmt)).one()
     except DBAPIError as exc:
+        if is_query_canceled(exc):
+            raise  # over the statement timeout: a 503, not the client's geometry
         # Valid GeoJSON can still defeat the projection (e.g. far outside the CRS's area).
         raise _problem(pointer, UNREADABLE).error() from exc
-    verdict = judge(row, repair=repair, pointer=pointer, ags_pointer=ags_pointer)
+    verdict = judge(
+        row, repair=repair, pointer=pointer, ags_pointer=ags_pointer, max_vertices=max_vertices
+    )
     if isinstance(verdict, GeometryProblem):
         raise verdict.error()
     return CheckedGeometry(

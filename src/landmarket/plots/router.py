@@ -65,6 +65,13 @@ Repair = Annotated[
 PlotId = Annotated[uuid.UUID, Path(description="The plot's id")]
 
 
+def _max_vertices(request: Request) -> int:
+    return int(request.app.state.settings.max_geometry_vertices)
+
+
+MaxVertices = Annotated[int, Depends(_max_vertices)]
+
+
 def _input_crs(value: str | None) -> Crs:
     stripped = value.strip().removeprefix("<").removesuffix(">") if value else None
     return parse_crs(stripped, pointer="/header/content-crs")
@@ -183,13 +190,20 @@ async def create_plot(
     body: PlotCreate,
     principal: PlotWriter,
     session: SessionDep,
+    max_vertices: MaxVertices,
     content_crs: ContentCrs = None,
     crs: CrsParam = None,
     repair: Repair = False,
 ) -> Response:
     out_crs = parse_crs(crs)
     result = await service.create_plot(
-        session, principal, body, crs_in=_input_crs(content_crs), crs_out=out_crs, repair=repair
+        session,
+        principal,
+        body,
+        crs_in=_input_crs(content_crs),
+        crs_out=out_crs,
+        repair=repair,
+        max_vertices=max_vertices,
     )
     return _feature_response(result, out_crs, status_code=201)
 
@@ -220,6 +234,7 @@ async def update_plot(
     body: PlotUpdate,
     principal: PlotWriter,
     session: SessionDep,
+    max_vertices: MaxVertices,
     if_match: IfMatch = None,
     content_crs: ContentCrs = None,
     crs: CrsParam = None,
@@ -235,6 +250,7 @@ async def update_plot(
         crs_in=_input_crs(content_crs),
         crs_out=out_crs,
         repair=repair,
+        max_vertices=max_vertices,
     )
     return _feature_response(result, out_crs)
 
@@ -326,6 +342,7 @@ async def put_plot(
     body: PlotReplace,
     principal: PlotWriter,
     session: SessionDep,
+    max_vertices: MaxVertices,
     if_match: IfMatch = None,
     content_crs: ContentCrs = None,
     crs: CrsParam = None,
@@ -342,6 +359,7 @@ async def put_plot(
         crs_in=_input_crs(content_crs),
         crs_out=out_crs,
         repair=repair,
+        max_vertices=max_vertices,
     )
     return _feature_response(result, out_crs, status_code=201 if result.created else 200)
 
@@ -353,9 +371,11 @@ async def put_plot(
     responses=problem_responses(401, 403, 409, 413, 422),
 )
 async def import_plots(
+    request: Request,
     body: PlotImport,
     principal: PlotWriter,
     session: SessionDep,
+    max_vertices: MaxVertices,
     content_crs: ContentCrs = None,
     mode: Annotated[
         ImportMode,
@@ -375,6 +395,12 @@ async def import_plots(
     repair: Repair = False,
 ) -> PlotImportReport:
     options = import_service.ImportOptions(
-        crs=_input_crs(content_crs), mode=mode, prune=prune, dry_run=dry_run, repair=repair
+        crs=_input_crs(content_crs),
+        mode=mode,
+        prune=prune,
+        dry_run=dry_run,
+        repair=repair,
+        max_features=request.app.state.settings.max_import_features,
+        max_vertices=max_vertices,
     )
     return await import_service.import_plots(session, principal, body, options)

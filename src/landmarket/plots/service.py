@@ -205,6 +205,7 @@ async def create_plot(
     crs_in: Crs,
     crs_out: Crs,
     repair: bool,
+    max_vertices: int,
 ) -> WriteResult:
     props = body.properties
     target = props.municipality_ags
@@ -213,7 +214,12 @@ async def create_plot(
     if target is not None and not may_write(principal, target):
         raise _forbidden(target)
     checked = await check_geometry(
-        session, body.geometry.model_dump(), crs_in, municipality_ags=target, repair=repair
+        session,
+        body.geometry.model_dump(),
+        crs_in,
+        municipality_ags=target,
+        repair=repair,
+        max_vertices=max_vertices,
     )
     if not may_write(principal, checked.municipality_ags):
         raise _forbidden(checked.municipality_ags)
@@ -277,6 +283,7 @@ async def update_plot(
     crs_in: Crs,
     crs_out: Crs,
     repair: bool,
+    max_vertices: int,
 ) -> WriteResult:
     plot = await _writable(session, principal, plot_id)
     expected = check_if_match(if_match, plot.version, required=True, what="plot")
@@ -305,6 +312,7 @@ async def update_plot(
             crs_in,
             municipality_ags=plot.municipality_ags,
             repair=repair,
+            max_vertices=max_vertices,
         )
         if checked.ewkb != await repo.stored_ewkb(session, plot.id):
             values["geom"] = geometry_value(checked.ewkb)
@@ -375,6 +383,7 @@ async def upsert_plot(
     crs_in: Crs,
     crs_out: Crs,
     repair: bool,
+    max_vertices: int,
 ) -> WriteResult:
     props = body.properties
     if not may_write(principal, ags):
@@ -396,6 +405,7 @@ async def upsert_plot(
         crs_in,
         municipality_ags=ags,
         repair=repair,
+        max_vertices=max_vertices,
         ags_pointer="/path/ags",
     )
     plot = await repo.get_by_external_id(session, ags, external_id)

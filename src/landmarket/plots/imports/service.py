@@ -20,10 +20,25 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from landmarket.auth.principal import AuthPrincipal
-from landmarket.core.errors import Conflict, Forbidden, ValidationFailed, validation_errors
+from landmarket.core.errors import (
+    Conflict,
+    FieldError,
+    Forbidden,
+    PayloadTooLarge,
+    ValidationFailed,
+    validation_errors,
+)
 from landmarket.db.geo import Crs
+from landmarket.db.session import is_query_canceled
 from landmarket.matching.service import refresh_plots
-from landmarket.plots.geometry import UNREADABLE, GeometryProblem, Placed, judge, structure_problem
+from landmarket.plots.geometry import (
+    DEFAULT_MAX_VERTICES,
+    UNREADABLE,
+    GeometryProblem,
+    Placed,
+    judge,
+    structure_problem,
+)
 from landmarket.plots.imports import repository as repo
 from landmarket.plots.imports.schemas import (
     FeatureFailure,
@@ -49,6 +64,9 @@ class ImportOptions:
     prune: bool = False
     dry_run: bool = False
     repair: bool = False
+    # The API passes LANDMARKET_MAX_IMPORT_FEATURES; None (the demo, tools): no cap.
+    max_features: int | None = None
+    max_vertices: int = DEFAULT_MAX_VERTICES
 
 
 @dataclass
@@ -95,7 +113,21 @@ def _forbidden_detail(ags: str) -> str:
     return f"this key may not write plots of municipality {ags}"
 
 
-def _check_features(principal: AuthPrincipal, body: PlotImport, crs: Crs, run: _Run) -> None:
+def _check_size(body: PlotImport, options: ImportOptions) -> None:
+    limit = options.max_features
+    if limit is not None and len(body.features) > limit:
+        raise PayloadTooLarge(
+            f"{len(body.features)} features in one import; at most {limit} are allowed "
+            "(LANDMARKET_MAX_IMPORT_FEATURES). Nothing was written; send them in batches "
+            "(`landmarket plots push --batch-size`)",
+            errors=[FieldError(pointer="/body/features", detail=f"at most {limit} features")],
+        )
+
+
+def _check_features(
+    principal: AuthPrincipal, body: PlotImport, options: ImportOptions, run: _Run
+) -> None:
+    crs = options.crs
     for i, raw in enumerate(body.features):
         ext = _readable_external_id(raw)
         if ext is not None:
@@ -106,7 +138,12 @@ def _check_features(principal: AuthPrincipal, body: PlotImport, crs: Crs, run: _
             for error in validation_errors(exc.errors(include_input=False)):
                 run.fail(i, f"/features/{i}{error.pointer}", error.detail)
             continue
-        problem = structure_problem(feature.geometry.model_dump(), crs, f"/features/{i}/geometry")
+        problem = structure_problem(
+            feature.geometry.model_dump(),
+            crs,
+            f"/features/{i}/geometry",
+            max_vertices=options.max_vertices,
+        )
         if problem is not None:
             run.fail(i, problem.pointer, problem.detail)
             continue
@@ -141,14 +178,18 @@ async def _place(session: AsyncSession, options: ImportOptions, run: _Run) -> No
     try:
         async with session.begin_nested():
             await repo.place_all(session, options.crs.srid, repair=options.repair)
-    except DBAPIError:
+    except DBAPIError as exc:
+        if is_query_canceled(exc):
+            raise  # over the statement timeout: a 503, not a bad feature
         # Some geometry defeats PostGIS (e.g. a projection far outside its area): find which,
         # one row at a time. Only malformed input ever takes this path.
         for i in await repo.staged_indexes(session):
             try:
                 async with session.begin_nested():
                     await repo.place_one(session, i, options.crs.srid, repair=options.repair)
-            except DBAPIError:
+            except DBAPIError as one:
+                if is_query_canceled(one):
+                    raise
                 run.fail(i, f"/features/{i}/geometry", UNREADABLE)
 
 
@@ -163,6 +204,7 @@ async def _judge(
             repair=options.repair,
             pointer=f"/features/{i}/geometry",
             ags_pointer=f"/features/{i}/properties/municipality_ags",
+            max_vertices=options.max_vertices,
         )
         if isinstance(verdict, GeometryProblem):
             run.fail(i, verdict.pointer, verdict.detail)
@@ -226,6 +268,7 @@ def _keep_records(body: PlotImport, run: _Run) -> list[tuple[Any, ...]]:
 async def import_plots(
     session: AsyncSession, principal: AuthPrincipal, body: PlotImport, options: ImportOptions
 ) -> PlotImportReport:
+    _check_size(body, options)
     for ags in body.municipalities:
         if not may_write(principal, ags):
             raise Forbidden(f"This key may not prune plots of municipality {ags}")
@@ -244,7 +287,7 @@ async def _import(
 ) -> PlotImportReport:
     run = _Run()
     received = len(body.features)
-    _check_features(principal, body, options.crs, run)
+    _check_features(principal, body, options, run)
     await repo.create_tables(session)
     records = [_record(i, body.features[i], props) for i, props in sorted(run.staged.items())]
     await repo.copy_rows(session, repo.staging, records)
