@@ -1,0 +1,42 @@
+"""A real `landmarket serve` process for the whole module, and the choreography that makes
+"concurrent" deterministic: hold a table lock, let every request pile up behind it, release."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tests.plots.test_push_cli import running_server
+
+# Enough pooled connections that 50 requests can all be inside the database at once
+# (2 x 25: pool plus overflow), well under the test cluster's max_connections of 100.
+SERVER_POOL_SIZE = 25
+
+
+@pytest.fixture(scope="module")
+def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    data_dir: Path = tmp_path_factory.mktemp("serve")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LANDMARKET_DB_POOL_SIZE", str(SERVER_POOL_SIZE))
+        with running_server(database_url, data_dir) as base:
+            yield base
+
+
+async def waiting_backends(conn: AsyncConnection) -> int:
+    """Backends blocked on a lock (pg_locks is read live, even inside a transaction)."""
+    waiting = await conn.scalar(text("SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted"))
+    return int(waiting or 0)
+
+
+async def wait_for_waiters(conn: AsyncConnection, expected: int, *, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while (seen := await waiting_backends(conn)) < expected:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"only {seen} of {expected} requests reached the database lock")
+        await asyncio.sleep(0.05)
