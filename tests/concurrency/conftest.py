@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,9 +33,11 @@ async def waiting_backends(conn: AsyncConnection) -> int:
     return int(waiting or 0)
 
 
-async def wait_for_waiters(conn: AsyncConnection, expected: int, *, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while (seen := await waiting_backends(conn)) < expected:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"only {seen} of {expected} requests reached the database lock")
+async def wait_for_waiters(conn: AsyncConnection, expected: int) -> None:
+    """Until ``expected`` backends wait on a lock; fails after about 30 s."""
+    for _ in range(600):
+        if await waiting_backends(conn) >= expected:
+            return
         await asyncio.sleep(0.05)
+    seen = await waiting_backends(conn)
+    raise AssertionError(f"only {seen} of {expected} requests reached the lock")
