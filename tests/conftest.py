@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
@@ -21,6 +22,11 @@ from landmarket.db import migrate
 from landmarket.db.models import Base
 from landmarket.main import create_app
 from tests.pgserver import PgServer
+
+# Tests send requests far faster than any client should, from one address: no rate limit for
+# apps built from the environment here or in `landmarket serve` subprocesses. Tests of the
+# limit pass their own settings (tests/limits).
+os.environ.setdefault("LANDMARKET_RATE_LIMIT_PER_SECOND", "0")
 
 
 @pytest.fixture(scope="session")
@@ -67,7 +73,7 @@ async def clean_db(engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
-    return Settings(max_body_bytes=1024 * 1024)
+    return Settings(max_body_bytes=1024 * 1024, rate_limit_per_second=0)
 
 
 @pytest.fixture(scope="session")

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -16,7 +14,8 @@ from landmarket.auth.router import admin_router as auth_admin_router
 from landmarket.auth.router import router as auth_router
 from landmarket.core.config import Settings, get_settings
 from landmarket.core.errors import install_error_handlers
-from landmarket.core.limits import BodySizeLimit
+from landmarket.core.logs import configure_logging
+from landmarket.core.middleware import install_middleware
 from landmarket.core.openapi import install_openapi
 from landmarket.db.embedded import EmbeddedCluster, EmbeddedError
 from landmarket.db.session import create_engine
@@ -34,7 +33,9 @@ Inter-municipal commercial land marketplace: municipalities list reactivatable p
 companies post space requirements, and matching pairs them across municipal boundaries.
 
 Authenticate with `Authorization: Bearer <api key>`. Errors are RFC 9457
-`application/problem+json`. Boundary data: © GeoBasis-DE / BKG (Daten verändert).
+`application/problem+json`. Requests are rate limited per API key (anonymous ones per client
+address): over the limit the answer is 429 with `Retry-After`; `RateLimit-*` headers show the
+budget. Boundary data: © GeoBasis-DE / BKG (Daten verändert).
 """
 
 
@@ -58,9 +59,7 @@ def resolve_database_url(settings: Settings) -> str:
 
 def create_app(settings: Settings | None = None, database_url: str | None = None) -> FastAPI:
     settings = settings or get_settings()
-    logging.basicConfig(level=settings.log_level)
-    # Readiness checks read the schema revision on every probe; alembic would log each one.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    configure_logging(settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -93,14 +92,5 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app.include_router(auth_admin_router, prefix="/v1/admin")
     # Described by its own OpenAPI document at /ogc/api (OGC clients read that one).
     app.include_router(ogc_router, prefix="/ogc")
-    if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_methods=["*"],
-            allow_headers=["*"],
-            expose_headers=["ETag", "Location", "Content-Crs"],
-        )
-    # Outermost, so oversized bodies are refused before anything reads them.
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    install_middleware(app, settings)
     return app

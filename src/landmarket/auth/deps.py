@@ -21,6 +21,7 @@ from landmarket.auth import service
 from landmarket.auth.models import OrgKind
 from landmarket.auth.principal import AuthPrincipal
 from landmarket.core.errors import Forbidden, Unauthorized
+from landmarket.core.ratelimit import mark_verified
 from landmarket.db.session import SessionDep
 
 # auto_error=False: we raise our own problem+json 401; the scheme still appears in OpenAPI.
@@ -50,7 +51,10 @@ async def get_optional_principal(
         if request.headers.get("authorization"):
             raise _missing(request)
         return None
-    return await service.authenticate(session, credentials.credentials.strip())
+    principal = await service.authenticate(session, credentials.credentials.strip())
+    # From now on this key's requests draw from its own rate-limit bucket.
+    mark_verified(request, principal.key_id)
+    return principal
 
 
 async def get_principal(

@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, SerializeAsAny
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "/problems/"
@@ -101,6 +102,10 @@ class ValidationFailed(AppError):
     status, slug, title = 422, "validation-failed", "Request validation failed"
 
 
+class TooManyRequests(AppError):
+    status, slug, title = 429, "too-many-requests", "Too many requests"
+
+
 class ServiceUnavailable(AppError):
     status, slug, title = 503, "service-unavailable", "Service unavailable"
 
@@ -118,6 +123,7 @@ _BY_STATUS: dict[int, type[AppError]] = {
         PreconditionRequired,
         PayloadTooLarge,
         ValidationFailed,
+        TooManyRequests,
         ServiceUnavailable,
         AppError,
     )
@@ -215,10 +221,41 @@ async def _http_exception(request: Request, exc: Exception) -> JSONResponse:
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     # Log the traceback for operators; the client gets no internals.
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(
         500, "An unexpected error occurred; it has been logged.", instance=request.url.path
     )
+
+
+class UnhandledAsProblem:
+    """Renders an unhandled exception as the 500 problem inside the middleware stack.
+
+    Starlette runs the ``Exception`` handler in its outermost middleware, outside every
+    middleware the app adds, so without this a 500 would miss the security and CORS headers.
+    The handler stays installed for exceptions raised by the middlewares themselves.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if started:
+                raise  # mid-body: nothing to render, the server aborts the response
+            response = await _unexpected(Request(scope), exc)
+            await response(scope, receive, send)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -238,8 +275,10 @@ _DESCRIPTIONS = {
     428: "If-Match is required for this write",
     413: "Request body too large",
     422: "Invalid input; `errors` lists every rejected field",
+    429: "Rate limit exceeded; wait `Retry-After` seconds",
     500: "Unexpected server error",
-    503: "Database unavailable or schema not migrated",
+    503: "Database unavailable, a query over the statement timeout, or schema not migrated; "
+    "`Retry-After` says when to try again",
 }
 
 

@@ -8,13 +8,18 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from landmarket.core.errors import PROBLEM_MEDIA_TYPE, Problem
+from landmarket.core.ratelimit import EXEMPT_PATHS
 
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 _METHODS = {"get", "post", "put", "patch", "delete", "head", "options"}
 
 
-def _normalise(operation: dict[str, Any]) -> None:
+def _normalise(operation: dict[str, Any], *, rate_limited: bool) -> None:
     responses: dict[str, Any] = operation.setdefault("responses", {})
+    if rate_limited:
+        responses.setdefault(
+            "429", {"description": "Rate limit exceeded; wait `Retry-After` seconds"}
+        )
     takes_input = bool(operation.get("parameters") or operation.get("requestBody"))
     if takes_input:
         responses.setdefault("422", {"description": "Invalid input; `errors` lists each field"})
@@ -38,10 +43,10 @@ def install_openapi(app: FastAPI) -> None:
             routes=app.routes,
             tags=app.openapi_tags,
         )
-        for item in spec.get("paths", {}).values():
+        for path, item in spec.get("paths", {}).items():
             for method, operation in item.items():
                 if method in _METHODS:
-                    _normalise(operation)
+                    _normalise(operation, rate_limited=path not in EXEMPT_PATHS)
         schemas = spec.setdefault("components", {}).setdefault("schemas", {})
         schemas.pop("HTTPValidationError", None)
         schemas.pop("ValidationError", None)

@@ -1,13 +1,20 @@
 """Small HTML views of the OGC documents, for people who open the URLs in a browser.
 
-Everything interpolated is escaped; the map is Leaflet drawing the page's own GeoJSON.
+Everything interpolated is escaped; the map is Leaflet drawing the page's own GeoJSON. The
+GeoJSON sits in a non-executable JSON script element and the one inline script is constant,
+so the Content-Security-Policy can allow exactly that script by its hash.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+from collections.abc import Mapping
 from html import escape
 from typing import Any
+
+from fastapi.responses import HTMLResponse
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
@@ -16,18 +23,33 @@ _PAGE = """<!doctype html>
 table{{border-collapse:collapse;font-size:.85rem}}td,th{{border:1px solid #ccc;padding:.2rem .4rem;
 text-align:left;vertical-align:top}}#map{{height:22rem;margin:1rem 0}}</style>{head}</head>
 <body><h1>{title}</h1>{body}</body></html>"""
+_LEAFLET_URL = "https://unpkg.com/leaflet@1.9.4/dist/"
+_TILES = "https://tile.openstreetmap.org"
 _LEAFLET = (
-    '<link rel="stylesheet" href="https://unpkg.com/leaflet@1.9.4/dist/leaflet.css">'
-    '<script src="https://unpkg.com/leaflet@1.9.4/dist/leaflet.js"></script>'
+    f'<link rel="stylesheet" href="{_LEAFLET_URL}leaflet.css">'
+    f'<script src="{_LEAFLET_URL}leaflet.js"></script>'
 )
-_MAP = """<div id="map"></div><script>
-const data = {data};
+_MAP_SCRIPT = f"""
+const data = JSON.parse(document.getElementById('features').textContent);
 const map = L.map('map');
-L.tileLayer('https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png',
+L.tileLayer('{_TILES}/{{z}}/{{x}}/{{y}}.png',
   {{attribution: '&copy; OpenStreetMap contributors'}}).addTo(map);
 const layer = L.geoJSON(data).addTo(map);
 if (layer.getBounds().isValid()) map.fitBounds(layer.getBounds()); else map.setView([50.1, 8.7], 9);
-</script>"""
+"""
+_MAP = '<div id="map"></div><script type="application/json" id="features">{data}</script>'
+_MAP_HASH = base64.b64encode(hashlib.sha256(_MAP_SCRIPT.encode()).digest()).decode()
+# Leaflet and the OpenStreetMap tiles, the map script by its hash, inline styles (the page's
+# own and Leaflet's); nothing else, and no framing.
+CSP = (
+    f"default-src 'none'; script-src 'sha256-{_MAP_HASH}' {_LEAFLET_URL}; "
+    f"style-src 'unsafe-inline' {_LEAFLET_URL}; img-src data: {_TILES} {_LEAFLET_URL}; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
+
+
+def response(content: str, headers: Mapping[str, str] | None = None) -> HTMLResponse:
+    return HTMLResponse(content, headers={**(headers or {}), "Content-Security-Policy": CSP})
 
 
 def _links(links: list[dict[str, Any]]) -> str:
@@ -77,7 +99,12 @@ def features_page(title: str, features: list[dict[str, Any]], links: list[dict[s
         + "</tr>"
         for f in features
     )
-    # </script> inside a property must not end the script element.
-    data = json.dumps({"type": "FeatureCollection", "features": features}).replace("</", "<\\/")
-    body = _MAP.format(data=data) + f"<table>{head}{rows}</table>" + _links(links)
+    # No "<" at all in the JSON (only inside its strings, as an escape), so no property can
+    # end the script element or open a comment.
+    data = json.dumps({"type": "FeatureCollection", "features": features}).replace("<", "\\u003c")
+    body = (
+        _MAP.format(data=data)
+        + f"<script>{_MAP_SCRIPT}</script><table>{head}{rows}</table>"
+        + _links(links)
+    )
     return _PAGE.format(title=escape(title), head=_LEAFLET, body=body)

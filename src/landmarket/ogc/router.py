@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from landmarket.core.errors import NotFound
 from landmarket.db.geo import content_crs_header
@@ -31,7 +31,7 @@ def _doc(
     request: Request, fmt: str, title: str, doc: dict[str, Any], media: str = JSON
 ) -> Response:
     if fmt == "html":
-        return HTMLResponse(html.page(title, doc))
+        return html.response(html.page(title, doc))
     return JSONResponse(doc, media_type=media)
 
 
@@ -61,7 +61,7 @@ async def api(request: Request) -> Response:
     fmt = _fmt(request)
     doc = openapi_document(_base(request))
     if fmt == "html":
-        return HTMLResponse(html.page("API definition", {"openapi": json.dumps(doc, indent=1)}))
+        return html.response(html.page("API definition", {"openapi": json.dumps(doc, indent=1)}))
     return JSONResponse(doc, media_type=OPENAPI)
 
 
@@ -109,7 +109,7 @@ async def items(
     if fmt == "html":
         links = json.loads(body[body.rindex(',"links":') + 9 : -1])
         page = html.features_page(c.title, [json.loads(f) for f in features], links)
-        return HTMLResponse(page, headers=headers)
+        return html.response(page, headers=headers)
     return Response(body, media_type=GEOJSON, headers=headers)
 
 
@@ -124,7 +124,9 @@ async def item(
     links = service.item_links(_base(request), c, feature_id, request.query_params)
     headers = content_crs_header(crs)
     if fmt == "html":
-        return HTMLResponse(html.features_page(c.title, [json.loads(text)], links), headers=headers)
+        return html.response(
+            html.features_page(c.title, [json.loads(text)], links), headers=headers
+        )
     # Links are appended to the PostGIS-built feature without re-encoding it.
     body = text[:-1] + ',"links":' + json.dumps(links) + "}"
     return Response(body, media_type=GEOJSON, headers=headers)

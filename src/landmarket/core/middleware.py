@@ -1,0 +1,58 @@
+"""The app's middleware stack, in one place because the order matters.
+
+From the outside in:
+
+1. SecurityHeaders: every response, errors and refusals included, gets the headers.
+2. CORS (when origins are configured): answers preflights before they count against a rate
+   limit, and labels 413/429/500 responses too so browsers can read them.
+3. RateLimit (unless disabled): refuses a flood before a body is read or a query runs.
+4. UnhandledAsProblem: a crash becomes the 500 problem here, inside the layers above.
+5. BodySizeLimit: oversized bodies are refused before a handler reads them.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from landmarket.core.config import Settings
+from landmarket.core.errors import UnhandledAsProblem
+from landmarket.core.headers import DOCS_CSP, SecurityHeaders
+from landmarket.core.limits import BodySizeLimit
+from landmarket.core.ratelimit import RateLimit
+
+# Response headers a browser script may read across origins.
+EXPOSED_HEADERS = [
+    "ETag",
+    "Location",
+    "Content-Crs",
+    "Retry-After",
+    "RateLimit-Limit",
+    "RateLimit-Remaining",
+    "RateLimit-Reset",
+    "RateLimit-Policy",
+]
+
+
+def install_middleware(app: FastAPI, settings: Settings) -> None:
+    # add_middleware puts each one outside those added before: innermost first.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(UnhandledAsProblem)
+    if settings.rate_limit_per_second > 0:
+        app.add_middleware(
+            RateLimit, rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst
+        )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=EXPOSED_HEADERS,
+        )
+    docs = [app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url]
+    app.add_middleware(
+        SecurityHeaders,
+        hsts_max_age=settings.hsts_max_age_seconds,
+        csp_by_path={path: DOCS_CSP for path in docs if path},
+    )
