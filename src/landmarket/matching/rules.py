@@ -35,7 +35,7 @@ from sqlalchemy import (
     true,
     type_coerce,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, array
 from sqlalchemy.sql.selectable import CTE
 
 from landmarket.matching import scoring as sc
@@ -77,9 +77,13 @@ def policy_cte() -> CTE:
         )
         return func.max(clamped).label(criterion)
 
+    # Only regions that set a weight: without a policy the map stays empty, instead of one
+    # entry per municipality (10,800 for Germany) built for every statement.
+    keys = array([f"{c}_weight" for c in sc.CRITERIA], type_=Text)
     return (
         select(region_municipalities.c.ags, *(weight(c) for c in sc.CRITERIA))
         .join(Region, Region.slug == region_municipalities.c.region_slug)
+        .where(Region.settings.has_any(keys))
         .group_by(region_municipalities.c.ags)
         .cte("policy")
     )
@@ -241,9 +245,11 @@ class Terms:
         )
         self.day = day
 
-    def per_pair(self, distance_km: Any, wait: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Scores and weights, given the pair's distance and wait (computed once, in a
-        LATERAL subquery, rather than once per reference)."""
+    def per_pair(
+        self, distance_km: Any, wait: Any, policy: Any
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Scores and weights, given the pair's distance, wait and region policy (computed
+        once, in a LATERAL subquery, rather than once per reference)."""
         day = self.day
         has_anchor = R.anchor.is_not(None)
         scale = case((has_anchor, R.max_distance_km), else_=_f(sc.HOME_DISTANCE_SCALE_KM))
@@ -308,11 +314,10 @@ class Terms:
             "infrastructure": infra,
             "reactivation": reactivation,
         }
-        policy = policy_weights()
         weights: dict[str, Any] = {
             c: func.coalesce(
                 getattr(R, f"weight_{c}"),
-                cast(policy[P.municipality_ags][c].astext, Float),
+                cast(policy[c].astext, Float),
                 sc.DEFAULT_WEIGHTS[c],
             )
             for c in sc.CRITERIA
@@ -438,12 +443,17 @@ def candidates(today: date, scope: ColumnElement[bool]) -> Select[Any]:
     # Computed once per pair: OFFSET 0 keeps the planner from inlining the expressions into
     # every reference (the distance to the home boundary would be computed ~5 times).
     per_pair = (
-        select(terms.distance_km.label("distance_km"), terms.wait.label("wait"))
+        select(
+            terms.distance_km.label("distance_km"),
+            terms.wait.label("wait"),
+            # One lookup per pair in the map built once per statement (policy_weights).
+            policy_weights()[P.municipality_ags].label("policy"),
+        )
         .correlate(R, P)
         .offset(0)
         .lateral("per_pair")
     )
-    scores, weights = terms.per_pair(per_pair.c.distance_km, per_pair.c.wait)
+    scores, weights = terms.per_pair(per_pair.c.distance_km, per_pair.c.wait, per_pair.c.policy)
     inner = (
         select(
             R.id.label("requirement_id"),
