@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import landmarket
 from landmarket.core.config import Settings
+from landmarket.core.logs import url_origin
 from landmarket.webhooks import ssrf
 from landmarket.webhooks.models import (
     DeliveryState,
@@ -246,7 +247,10 @@ class Worker:
                 update(d).where(d.id == claim.delivery_id, d.lease == claim.lease).values(values)
             )
         if not outcome.ok:
-            log.info("webhook %s to %s failed: %s", claim.event_id, claim.url, outcome.error)
+            # The origin only: receivers put their own secrets in paths and query strings.
+            log.info(
+                "webhook %s to %s failed: %s", claim.event_id, url_origin(claim.url), outcome.error
+            )
 
 
 async def run_forever(settings: Settings, url: str, *, embedded: bool) -> None:
