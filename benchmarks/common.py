@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from landmarket.db.session import async_url
@@ -98,3 +102,27 @@ def machine() -> str:
     return f"{os.cpu_count()} CPUs (nproc) {cpu}, {mem_kb / 1024 / 1024:.1f} GiB memory, " + (
         f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
     )
+
+
+def libpq_url(url: str) -> str:
+    """A libpq connection URI (for pgbench, ogr2ogr, tipg) from a SQLAlchemy URL."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def pgbench(dsn: str, scripts: Sequence[str], seconds: float, clients: int) -> float:
+    """Transactions per second of pgbench running ``scripts`` (one SQL statement each, picked
+    at random per transaction) with prepared statements; ``clients`` connections."""
+    with tempfile.TemporaryDirectory(prefix="landmarket-pgbench-") as tmp:
+        command = ["pgbench", "-n", "-M", "prepared", "-c", str(clients)]
+        command += ["-j", str(min(clients, 2)), "-T", str(max(1, round(seconds)))]
+        for i, sql in enumerate(scripts):
+            path = Path(tmp) / f"q{i}.sql"
+            path.write_text(sql.rstrip().rstrip(";") + ";\n")
+            command += ["-f", str(path)]
+        out = subprocess.run(
+            [*command, dsn], capture_output=True, text=True, check=True, timeout=seconds + 120
+        )
+    match = re.search(r"tps = ([\d.]+) \(without initial connection time\)", out.stdout)
+    if match is None:
+        raise SystemExit(f"pgbench gave no tps:\n{out.stdout}\n{out.stderr}")
+    return float(match.group(1))

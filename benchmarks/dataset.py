@@ -121,7 +121,12 @@ class DatasetInfo:
     def env(self) -> dict[str, str]:
         """Environment for `landmarket serve` / `landmarket matches rebuild` on this data."""
         env = {k: v for k, v in os.environ.items() if k != "LANDMARKET_DATABASE_URL"}
-        return env | {"LANDMARKET_DATA_DIR": str(self.data_dir)}
+        # The load generators measure throughput from one address with one key each: the
+        # per-key rate limit (core/ratelimit.py) would measure the throttle instead.
+        return env | {
+            "LANDMARKET_DATA_DIR": str(self.data_dir),
+            "LANDMARKET_RATE_LIMIT_PER_SECOND": "0",
+        }
 
     def stop(self) -> None:
         """Stop the cluster if this process started it (the data stays for reuse)."""

@@ -1,20 +1,22 @@
 """Benchmark: matching on 100,000 plots and 10,000 requirements (issue 4's acceptance point).
 
-    python -m benchmarks.matching [--size regional] [--duration 20] [--warmup 5]
+    python -m benchmarks.matching [--size national] [--duration 20] [--warmup 5]
+        [--workers 1 2] [--connections 1 8] [--json PATH]
 
 On the dataset of ``benchmarks.dataset`` (built on first use, then reused) it measures
 
 (a) ``GET /v1/requirements/{id}/matches`` over HTTP against a real ``landmarket serve`` on
     127.0.0.1 with 1 and 2 workers: a bounded httpx load generator (a fixed number of
     connections in a closed loop, each request for one of a seeded sample of requirements with
-    its owner's key), after a warm-up; requests/s and p50/p95/p99;
+    its owner's key), after a warm-up; requests/s and p50/p95/p99; and, at the same number of
+    connections, pgbench running the hand-written query of (b) for the same requirements;
 (b) the product's match SQL for one requirement (``matching.rules.candidates``, as
     ``refresh_requirement`` runs it) against a hand-written single query with the
     requirement's values inlined, on the same database; the sets are asserted equal, then
     both are timed interleaved (median of repeated runs per requirement);
 (c) ``landmarket matches rebuild`` (10,000 x 100,000) wall time.
 
-Results go to ``benchmarks/results/<date>-matching.md``.
+Results go to ``benchmarks/results/<date>-<size>-matching.md``.
 """
 
 from __future__ import annotations
@@ -38,7 +40,18 @@ import httpx
 from sqlalchemy import Select, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
-from benchmarks.common import RESULTS, SEED, free_port, machine, start_server, stop_server, versions
+from benchmarks import summary
+from benchmarks.common import (
+    RESULTS,
+    SEED,
+    free_port,
+    libpq_url,
+    machine,
+    pgbench,
+    start_server,
+    stop_server,
+    versions,
+)
 from benchmarks.dataset import SERVICE_SAMPLE, SOURCES, DatasetInfo, dataset
 from landmarket.db.session import async_url
 from landmarket.matching.rules import EMISSION_ZONES, candidates
@@ -297,6 +310,31 @@ async def sql_runs(url: str, rids: Sequence[uuid.UUID], repeat: int) -> list[Sql
     return results
 
 
+async def handwritten_queries(url: str, rids: Sequence[uuid.UUID]) -> list[str]:
+    engine = create_async_engine(async_url(url))
+    try:
+        async with engine.connect() as conn:
+            rows = [
+                (await conn.execute(_REQUIREMENT_ROW, {"id": rid})).mappings().one() for rid in rids
+            ]
+    finally:
+        await engine.dispose()
+    return [handwritten_sql(dict(row)) for row in rows]
+
+
+def pgbench_runs(
+    url: str, queries: Sequence[str], connections: Sequence[int], seconds: float
+) -> dict[int, float]:
+    """pgbench transactions/s of the hand-written queries (one per transaction, picked at
+    random) at each number of connections."""
+    out = {}
+    for c in connections:
+        pgbench(libpq_url(url), queries, min(seconds, 5), c)  # warm-up
+        out[c] = pgbench(libpq_url(url), queries, seconds, c)
+        print(f"[pgbench] connections={c}: {out[c]:.0f} tps", flush=True)
+    return out
+
+
 async def explain(url: str, rid: uuid.UUID) -> tuple[str, str]:
     """EXPLAIN ANALYZE of the hand-written and the product (full) query for one requirement."""
     engine = create_async_engine(async_url(url))
@@ -367,35 +405,38 @@ def _pcts(values: Sequence[float]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", choices=sorted(SOURCES), default="regional")
+    parser.add_argument("--size", choices=sorted(SOURCES), default="national")
     parser.add_argument("--plots", type=int, default=100_000)
     parser.add_argument("--requirements", type=int, default=10_000)
     parser.add_argument("--duration", type=float, default=20.0, help="seconds per HTTP run")
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds before each run")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--connections", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--sql-requirements", type=int, default=60)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--skip", choices=["http", "sql", "rebuild"], nargs="*", default=[])
     parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--json", type=Path, help="also write the summary rows here")
     args = parser.parse_args()
     command = "python -m benchmarks.matching " + " ".join(sys.argv[1:])
     with dataset(args.size, args.plots, args.requirements) as info:
         logdir = info.data_dir
         picked, counts, total, keys = asyncio.run(_sample(info.url, 200, info.company_keys))
         targets = [(str(r.id), keys[str(r.company_id)]) for r in picked]
-        http = (
-            []
-            if "http" in args.skip
-            else http_runs(
+        http: list[LoadResult] = []
+        pg_tps: dict[int, float] = {}
+        if "http" not in args.skip:
+            http = http_runs(
                 info,
                 targets,
-                workers=[1, 2],
+                workers=args.workers,
                 connections=args.connections,
                 warmup=args.warmup,
                 duration=args.duration,
                 logdir=logdir,
             )
-        )
+            queries = asyncio.run(handwritten_queries(info.url, [r.id for r in picked]))
+            pg_tps = pgbench_runs(info.url, queries, args.connections, args.duration)
         sql: list[SqlResult] = []
         plans: tuple[str, str] | None = None
         if "sql" not in args.skip:
@@ -406,13 +447,83 @@ def main() -> None:
         rebuilt = None if "rebuild" in args.skip else rebuild(info)
         pg, postgis = asyncio.run(versions(info.url))
     text_out = report(
-        args, command, info, counts, total, http, sql, plans, rebuilt, pg, postgis, picked
+        args, command, info, counts, total, http, pg_tps, sql, plans, rebuilt, pg, postgis, picked
     )
     args.results.mkdir(parents=True, exist_ok=True)
-    out = args.results / f"{dt.date.today().isoformat()}-matching.md"
+    out: Path = args.results / f"{dt.date.today().isoformat()}-{args.size}-matching.md"
     out.write_text(text_out)
     print(text_out)
     print(f"written to {out}")
+    summary.write(args.json, summary_rows(http, pg_tps, sql, rebuilt, out.name))
+
+
+def summary_rows(
+    http: Sequence[LoadResult],
+    pg_tps: Mapping[int, float],
+    sql: Sequence[SqlResult],
+    rebuilt: tuple[float, str] | None,
+    details: str,
+) -> list[summary.Row]:
+    scenario = "One requirement's matches"
+    rows = []
+    for r in http:
+        setting = f"{r.workers} worker(s), {r.connections} connection(s)"
+        p95 = r.pct(95)
+        rows.append(
+            summary.Row(
+                f"{scenario} over HTTP",
+                setting,
+                "p95 ms",
+                p95,
+                target=f"< {P95_TARGET_MS:g} ms",
+                met=p95 < P95_TARGET_MS,
+                details=details,
+            )
+        )
+        tps = pg_tps.get(r.connections)
+        rows.append(
+            summary.Row(
+                f"{scenario} over HTTP",
+                setting,
+                "requests/s",
+                r.rps,
+                "pgbench hand-written",
+                tps,
+                r.rps / tps if tps else None,
+                details=details,
+            )
+        )
+    if sql:
+        hand = sum(s.hand_ms for s in sql)
+        full = sum(s.product_full_ms for s in sql)
+        rows.append(
+            summary.Row(
+                f"{scenario}, SQL",
+                f"{len(sql)} requirements, median of runs",
+                "ms (sum)",
+                full,
+                "hand-written",
+                hand,
+                full / hand,
+                f"<= {SQL_RATIO_TARGET:g}x hand-written",
+                full / hand <= SQL_RATIO_TARGET,
+                details,
+            )
+        )
+    if rebuilt:
+        seconds = rebuilt[0]
+        rows.append(
+            summary.Row(
+                "Full match rebuild",
+                "10,000 x 100,000",
+                "seconds",
+                seconds,
+                target=f"< {REBUILD_TARGET_S:g} s",
+                met=seconds < REBUILD_TARGET_S,
+                details=details,
+            )
+        )
+    return rows
 
 
 def report(
@@ -422,6 +533,7 @@ def report(
     counts: Sequence[int],
     total: int,
     http: Sequence[LoadResult],
+    pg_tps: Mapping[int, float],
     sql: Sequence[SqlResult],
     plans: tuple[str, str] | None,
     rebuilt: tuple[float, str] | None,
@@ -468,16 +580,22 @@ def report(
             f"{args.duration:g} s measured. Target: p95 < {P95_TARGET_MS:g} ms.",
             "",
             "| workers | connections | requests/s | p50 ms | p95 ms | p99 ms | errors | "
-            "p95 vs target |",
-            "|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "p95 vs target | pgbench tps | HTTP / pgbench |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
             *(
                 f"| {r.workers} | {r.connections} | {r.rps:,.0f} | {r.pct(50):.1f} | "
                 f"{r.pct(95):.1f} | {r.pct(99):.1f} | {r.errors} | "
-                f"{r.pct(95) / P95_TARGET_MS:.2f}x |"
+                f"{r.pct(95) / P95_TARGET_MS:.2f}x | {pg_tps.get(r.connections, 0):,.0f} | "
+                f"{r.rps / pg_tps[r.connections] if pg_tps.get(r.connections) else 0:.2f}x |"
                 for r in http
             ),
             "",
-            "The load generator runs on the same 2 cores as the server and PostgreSQL.",
+            "pgbench: the hand-written query of (b) for each sampled requirement (one per "
+            "transaction, picked at random, prepared), as many clients as HTTP connections, "
+            f"{args.duration:g} s after a short warm-up. It computes the match set from the "
+            "plots; the API reads the stored, ranked matches and returns the first page with "
+            "plot summaries and explanations. The load generator runs on the same 2 cores as "
+            "the server and PostgreSQL.",
             "",
         ]
     if sql:

@@ -1,10 +1,12 @@
 """Benchmark: 10,000 plots in one POST /v1/plot-imports against a real server process.
 
-    python -m benchmarks.plot_import [--plots 10000] [--results benchmarks/results]
+    python -m benchmarks.plot_import [--size regional|national] [--plots 10000]
+        [--results benchmarks/results] [--json PATH]
 
 Starts `landmarket serve` on 127.0.0.1 with its own LANDMARKET_DATA_DIR in /tmp (embedded
-PostGIS) unless LANDMARKET_DATABASE_URL is set, imports the FrankfurtRheinMain boundaries,
-generates the plots (fixed seed, EPSG:25832, inside the real municipalities) and times:
+PostGIS) unless LANDMARKET_DATABASE_URL is set, imports the boundaries (FrankfurtRheinMain, or
+all of Germany with ``--size national``), generates the plots (fixed seed, EPSG:25832, inside
+the real municipalities) and times:
 
 1. the import (all created), 2. the same request again (all unchanged), 3. as the baseline,
 the same features loaded by GDAL's ogr2ogr into a plain PostGIS table on the same database.
@@ -29,8 +31,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
+from benchmarks import summary
 from benchmarks.common import (
-    FRM,
     ROOT,
     SEED,
     UTM,
@@ -40,6 +42,7 @@ from benchmarks.common import (
     stop_server,
     versions,
 )
+from benchmarks.dataset import SOURCES
 from landmarket.auth import service as auth_service
 from landmarket.auth.models import OrgKind
 from landmarket.auth.schemas import ApiKeyCreate, OrganizationCreate
@@ -49,15 +52,19 @@ from landmarket.municipalities.importer import import_file
 from landmarket.municipalities.repository import member_ags
 from landmarket.plots.synthetic import plot_features, points_in
 
+IMPORT_TARGET_S = 10.0
+RATE_TARGET = 0.5  # of ogr2ogr's plots per second
 
-async def prepare(url: str, plots: int) -> tuple[str, list[dict[str, Any]]]:
-    """Boundaries, a key for all 75 municipalities, and the generated features."""
+
+async def prepare(url: str, size: str, plots: int) -> tuple[str, list[dict[str, Any]]]:
+    """Boundaries, a key for all their municipalities, and the generated features."""
+    source, region, region_name = SOURCES[size]
     engine = create_async_engine(async_url(url))
     try:
         async with async_sessionmaker(engine)() as session, session.begin():
             await session.execute(text("DROP TABLE IF EXISTS bench_ogr2ogr"))
-            await import_file(session, FRM, region="frm")
-            ags = await member_ags(session, "frm")
+            await import_file(session, source, region=region, region_name=region_name)
+            ags = await member_ags(session, region)
             org = await auth_service.create_organization(
                 session,
                 OrganizationCreate(
@@ -108,19 +115,27 @@ def ogr2ogr(url: str, features: list[dict[str, Any]], workdir: Path) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", choices=sorted(SOURCES), default="regional")
     parser.add_argument("--plots", type=int, default=10_000)
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks/results")
+    parser.add_argument("--json", type=Path, help="also write the summary rows here")
     args = parser.parse_args()
-    if not FRM.exists():
-        raise SystemExit(f"{FRM} is missing (the FrankfurtRheinMain boundaries)")
+    source = SOURCES[args.size][0]
+    if not source.exists():
+        raise SystemExit(f"{source} is missing (the boundaries for {args.size!r})")
     workdir = Path(tempfile.mkdtemp(prefix="landmarket-bench-", dir="/tmp"))
     workdir.chmod(0o711)  # as root, the embedded cluster's postgres user must reach it
-    env = {**os.environ, "LANDMARKET_DATA_DIR": str(workdir)}
+    # One request: the rate limit cannot interfere, but keep the server as the others run.
+    env = {
+        **os.environ,
+        "LANDMARKET_DATA_DIR": str(workdir),
+        "LANDMARKET_RATE_LIMIT_PER_SECOND": "0",
+    }
     port = free_port()
     server = start_server(env, port, workdir / "serve.log")
     try:
         url = os.environ.get("LANDMARKET_DATABASE_URL") or EmbeddedCluster(workdir).url()
-        key, features = asyncio.run(prepare(url, args.plots))
+        key, features = asyncio.run(prepare(url, args.size, args.plots))
         body = json.dumps({"type": "FeatureCollection", "features": features}).encode()
         base = f"http://127.0.0.1:{port}"
         first, report = post(base, key, body)
@@ -131,8 +146,26 @@ def main() -> None:
         pg, postgis = asyncio.run(versions(url))
     finally:
         stop_server(server)
-    write_results(args, len(body), first, second, baseline, pg, postgis)
+    out = write_results(args, len(body), first, second, baseline, pg, postgis)
     shutil.rmtree(workdir, ignore_errors=True)
+    ratio = baseline / first  # our plots/s relative to ogr2ogr's
+    summary.write(
+        args.json,
+        [
+            summary.Row(
+                "Bulk import, POST /v1/plot-imports",
+                f"{args.plots:,} plots in one request",
+                "seconds",
+                first,
+                "ogr2ogr",
+                baseline,
+                ratio,
+                f"< {IMPORT_TARGET_S:g} s and >= {RATE_TARGET:g}x ogr2ogr's rate",
+                first < IMPORT_TARGET_S and ratio >= RATE_TARGET,
+                out.name,
+            )
+        ],
+    )
 
 
 def write_results(
@@ -143,18 +176,20 @@ def write_results(
     baseline: float,
     pg: str,
     postgis: str,
-) -> None:
+) -> Path:
     today = dt.date.today().isoformat()
+    where = SOURCES[args.size][2]
     lines = [
         f"# Plot import benchmark, {today}",
         "",
-        f"Command: `python -m benchmarks.plot_import --plots {args.plots}` (from the repository "
+        f"Command: `python -m benchmarks.plot_import --size {args.size} --plots {args.plots}` "
+        "(from the repository "
         "root, virtualenv active; `landmarket serve` with an embedded PostGIS in /tmp)",
         "",
         f"Machine: {machine()}; PostgreSQL {pg}, PostGIS {postgis}.",
         "",
-        f"Data: {args.plots:,} generated plots (seed {SEED}) inside the 75 FrankfurtRheinMain "
-        f"municipalities, EPSG:25832, one request of {body_bytes / 1e6:.1f} MB.",
+        f"Data: {args.plots:,} generated plots (seed {SEED}) inside the municipalities of "
+        f"{where}, EPSG:25832, one request of {body_bytes / 1e6:.1f} MB.",
         "",
         "| run | seconds | plots/s | vs ogr2ogr |",
         "|---|---:|---:|---:|",
@@ -171,10 +206,11 @@ def write_results(
         "",
     ]
     args.results.mkdir(parents=True, exist_ok=True)
-    out = args.results / f"{today}-plot-import.md"
+    out: Path = args.results / f"{today}-{args.size}-plot-import.md"
     out.write_text("\n".join(lines))
     print("\n".join(lines))
     print(f"written to {out}")
+    return out
 
 
 if __name__ == "__main__":

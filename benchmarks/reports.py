@@ -1,11 +1,11 @@
 """Benchmark: reports over 100,000 plots and 10,000 requirements, and streamed exports.
 
-    python -m benchmarks.reports [--size regional] [--repeat 5]
+    python -m benchmarks.reports [--size national] [--repeat 5] [--json PATH]
 
 On the dataset of ``benchmarks.dataset`` (built on first use, then reused), against a real
 ``landmarket serve`` (1 worker) on 127.0.0.1:
 
-(a) every report (each ``group_by``), JSON, region ``frm``, admin key: warm-up, then
+(a) every report (each ``group_by``), JSON, the dataset's region, admin key: warm-up, then
     ``--repeat`` timed requests each; median and max wall time (target: under 1 s); the CSV
     and XLSX renderings of one report and the regional PDF are timed alongside;
 (b) the same reports' SQL alone (the service functions on a direct connection), for the
@@ -14,7 +14,7 @@ On the dataset of ``benchmarks.dataset`` (built on first use, then reused), agai
     and the API process's peak resident memory (``VmHWM`` from ``/proc/<pid>/status``, which
     only grows) after each export (target: under 300 MB).
 
-Results go to ``benchmarks/results/<date>-reports.md``.
+Results go to ``benchmarks/results/<date>-<size>-reports.md``.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
+from benchmarks import summary
 from benchmarks.common import RESULTS, free_port, machine, start_server, stop_server, versions
 from benchmarks.dataset import SOURCES, DatasetInfo, dataset
 from landmarket.db.session import async_url
@@ -227,11 +228,12 @@ def report(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", choices=sorted(SOURCES), default="regional")
+    parser.add_argument("--size", choices=sorted(SOURCES), default="national")
     parser.add_argument("--plots", type=int, default=100_000)
     parser.add_argument("--requirements", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--json", type=Path, help="also write the summary rows here")
     args = parser.parse_args()
     command = "python -m benchmarks.reports " + " ".join(sys.argv[1:])
     with dataset(args.size, args.plots, args.requirements) as info:
@@ -255,10 +257,39 @@ def main() -> None:
     text += f"\nVmHWM after the reports and the PDF as well: {rss_after_reports:.0f} MB.\n"
     args.results.mkdir(parents=True, exist_ok=True)
     suffix = "" if (args.plots, args.requirements) == (100_000, 10_000) else "-small"
-    path = args.results / f"{dt.date.today().isoformat()}-reports{suffix}.md"
+    path: Path = args.results / f"{dt.date.today().isoformat()}-{args.size}-reports{suffix}.md"
     path.write_text(text)
     print(text)
     print(f"wrote {path}")
+    summary.write(args.json, summary_rows(http, exported, path.name))
+
+
+def summary_rows(http: list[Timing], exported: list[Export], details: str) -> list[summary.Row]:
+    rows = [
+        summary.Row(
+            "Reports",
+            t.label,
+            "max ms of the timed requests",
+            t.max_s * 1000,
+            target=f"< {REPORT_TARGET_S * 1000:g} ms",
+            met=t.max_s < REPORT_TARGET_S,
+            details=details,
+        )
+        for t in http
+    ]
+    peak = max(e.peak_rss_mb for e in exported)
+    rows.append(
+        summary.Row(
+            "Exports, streamed",
+            ", ".join(e.label for e in exported),
+            "peak RSS of the API process, MB",
+            peak,
+            target=f"< {RSS_TARGET_MB:g} MB",
+            met=peak < RSS_TARGET_MB,
+            details=details,
+        )
+    )
+    return rows
 
 
 if __name__ == "__main__":
