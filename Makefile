@@ -51,12 +51,12 @@ bench-deps: system-deps
 	@command -v ab >/dev/null || (apt-get install -y -qq apache2-utils || (apt-get update -qq && apt-get install -y -qq apache2-utils))
 	@test -x $(TIPG_VENV)/bin/uvicorn || ($(PYTHON) -m venv $(TIPG_VENV) && $(TIPG_VENV)/bin/pip install -q tipg uvicorn)
 
-## Reproducible performance runs; results go to benchmarks/results/
+## Reproducible performance runs (national dataset, every scenario against its baseline);
+## results go to benchmarks/results/, the summary table into README.md.
+## Options: make bench BENCH_ARGS="--size regional --duration 10 --only ogc"
+BENCH_ARGS ?= --readme
 bench: bench-deps venv
-	$(BIN)/python -m benchmarks.plot_import
-	$(BIN)/python -m benchmarks.matching
-	$(BIN)/python -m benchmarks.reports
-	$(BIN)/python -m benchmarks.ogc
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
