@@ -24,6 +24,7 @@ from landmarket.matching.router import router as matching_router
 from landmarket.municipalities.router import router as municipalities_router
 from landmarket.ogc.router import router as ogc_router
 from landmarket.plots.router import router as plots_router
+from landmarket.privacy.router import admin_router as privacy_admin_router
 from landmarket.reports.router import router as reports_router
 from landmarket.requirements.router import router as requirements_router
 from landmarket.webhooks.router import router as webhooks_router
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app.include_router(webhooks_router, prefix="/v1")
     app.include_router(reports_router, prefix="/v1")
     app.include_router(auth_admin_router, prefix="/v1/admin")
+    app.include_router(privacy_admin_router, prefix="/v1/admin")
     # Described by its own OpenAPI document at /ogc/api (OGC clients read that one).
     app.include_router(ogc_router, prefix="/ogc")
     install_middleware(app, settings)

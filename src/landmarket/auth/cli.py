@@ -23,6 +23,7 @@ from landmarket.auth.schemas import ApiKeyCreate, ApiKeyRead, OrganizationCreate
 from landmarket.core.config import get_settings
 from landmarket.core.errors import AppError, validation_errors
 from landmarket.db.connect import SchemaBehindError, cli_session, database_url
+from landmarket.privacy import service as privacy
 
 orgs_app = typer.Typer(no_args_is_help=True)
 keys_app = typer.Typer(no_args_is_help=True)
@@ -156,6 +157,23 @@ def orgs_list(
 
     lines = _run(everything)
     typer.echo("\n".join(lines) if lines else "No organisations.")
+
+
+@orgs_app.command("erase")
+def orgs_erase(
+    org_id: Annotated[str, typer.Argument(help="Id of the company organisation")],
+    yes: Annotated[bool, typer.Option("--yes", help="Confirm: this cannot be undone")] = False,
+) -> None:
+    """Erase a company's personal data everywhere and revoke its keys (GDPR Art. 17)."""
+    parsed = _uuid(org_id, "ID")
+    if not yes:
+        _fail("erasure cannot be undone; pass --yes to confirm")
+    erased = _run(lambda session: privacy.erase_company(session, None, parsed))
+    typer.echo(
+        f"Erased organisation {erased.organization_id}, now {erased.name!r}: "
+        f"{erased.requirements} requirement(s), {erased.matches} match(es), "
+        f"{erased.audit_events} audit event(s), {erased.webhook_events} outbox event(s)"
+    )
 
 
 @keys_app.command("create")

@@ -93,7 +93,7 @@ async def get_organization(
     response_model=ApiKeyCreated,
     status_code=status.HTTP_201_CREATED,
     summary="Create an API key; the response is the only time the key is shown",
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def create_api_key(
     org_id: uuid.UUID,

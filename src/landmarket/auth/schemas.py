@@ -43,6 +43,9 @@ class OrganizationRead(ReadModel):
     home_ags: str | None
     sector_nace: str | None
     created_at: datetime
+    erased_at: datetime | None = Field(
+        description="Set once the organisation was erased: the name is then a pseudonym"
+    )
 
 
 class MeRead(ReadModel):

@@ -17,7 +17,13 @@ from landmarket.auth.schemas import (
     OrganizationCreate,
     OrganizationRead,
 )
-from landmarket.core.errors import FieldError, NotFound, Unauthorized, ValidationFailed
+from landmarket.core.errors import (
+    Conflict,
+    FieldError,
+    NotFound,
+    Unauthorized,
+    ValidationFailed,
+)
 from landmarket.core.pagination import (
     Page,
     as_datetime,
@@ -95,6 +101,7 @@ def _org_read(row: repository.OrgRow) -> OrganizationRead:
         home_ags=org.home_ags,
         sector_nace=org.sector_nace,
         created_at=org.created_at,
+        erased_at=org.erased_at,
     )
 
 
@@ -150,8 +157,11 @@ async def list_organizations(
 async def create_api_key(
     session: AsyncSession, org_id: uuid.UUID, data: ApiKeyCreate
 ) -> ApiKeyCreated:
-    if not await repository.organization_exists(session, org_id):
+    owner = await repository.get_organization(session, org_id)
+    if owner is None:
         raise NotFound(f"No organisation with id {org_id}")
+    if owner.org.erased_at is not None:
+        raise Conflict(f"Organisation {org_id} was erased; it gets no new keys")
     new = keys.generate()
     row = await repository.insert_api_key(
         session,

@@ -122,6 +122,14 @@ async def get_visible(
     return None if row is None else Stored(row[0], row[1], row[2])
 
 
+async def get_locked(session: AsyncSession, rid: uuid.UUID) -> Stored | None:
+    """Any requirement, locked, whoever asks: for operator paths (erasing a company) that
+    have already decided who may act."""
+    stmt = _read_select().where(Requirement.id == rid).with_for_update(of=Requirement)
+    row = (await session.execute(stmt)).one_or_none()
+    return None if row is None else Stored(row[0], row[1], row[2])
+
+
 async def list_visible(
     session: AsyncSession,
     principal: AuthPrincipal,

@@ -272,7 +272,7 @@ def _demand_events(changes: CTE) -> Select[Any]:
             Organization.id.label("organization_id"),
             literal(EventType.demand_matched.value, String).label("type"),
             payload.label("payload"),
-            cast(null(), Match.requirement_id.type).label("requirement_id"),
+            Requirement.id.label("requirement_id"),
         )
         .select_from(changes)
         .join(Requirement, Requirement.id == changes.c.requirement_id)
@@ -313,7 +313,7 @@ async def inquiry_created(session: AsyncSession, match_id: uuid.UUID) -> None:
             Organization.id.label("organization_id"),
             literal(EventType.inquiry_created.value, String).label("type"),
             payload.label("payload"),
-            cast(null(), Match.requirement_id.type).label("requirement_id"),
+            Match.requirement_id.label("requirement_id"),
         )
         .select_from(Match)
         .join(Requirement, Requirement.id == Match.requirement_id)

@@ -82,7 +82,9 @@ class WebhookEvent(Base):
         DateTime(timezone=True), server_default=func.clock_timestamp(), nullable=False
     )
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
-    # Internal, for subscription filters on company events; never part of a payload by itself.
+    # Internal: the requirement the event is about, for subscription filters on company events
+    # and for erasing a company's data from other organisations' events (demand, inquiries).
+    # Never part of a payload by itself: municipalities never learn requirement ids.
     requirement_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
 
 

@@ -1,0 +1,1 @@
+"""Erasure of personal data: requirements on request, companies by an operator."""

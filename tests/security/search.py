@@ -1,0 +1,85 @@
+"""Looking for values anywhere in the database and fingerprinting whole tables, driven by
+``information_schema`` so a table or column added later is covered without a change here."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.types import Text
+
+# PostGIS's catalogue of coordinate systems: not ours and 8,500 rows of WKT.
+NOT_OURS = frozenset({"spatial_ref_sys"})
+# Every column type that can hold a string somewhere inside it.
+_TEXTUAL = (
+    "SELECT table_name, column_name, data_type FROM information_schema.columns "
+    "WHERE table_schema = 'public' AND table_name IN ("
+    "  SELECT table_name FROM information_schema.tables "
+    "  WHERE table_schema = 'public' AND table_type = 'BASE TABLE') "
+    "AND (data_type IN ('text', 'character varying', 'character', 'json', 'jsonb', 'bytea') "
+    "     OR (data_type = 'ARRAY' AND udt_name IN ('_text', '_varchar', '_bpchar'))) "
+    "ORDER BY table_name, column_name"
+)
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+async def find_values(engine: AsyncEngine, values: Iterable[str]) -> dict[str, list[str]]:
+    """For each value, the ``table.column`` places whose content contains it (as a substring;
+    JSON is searched in its text form, bytea as escaped text, arrays element by element as
+    their text form)."""
+    needles = list(values)
+    found: dict[str, list[str]] = {v: [] for v in needles}
+    async with engine.connect() as conn:
+        columns = (await conn.execute(text(_TEXTUAL))).all()
+        for table, column, data_type in columns:
+            if table in NOT_OURS:
+                continue
+            ref = _quote(column)
+            as_text = f"encode({ref}, 'escape')" if data_type == "bytea" else f"{ref}::text"
+            # Identifiers come from the catalogue and are quoted; the values are bound.
+            stmt = text(
+                "SELECT n FROM unnest(:needles) AS n WHERE EXISTS ("  # noqa: S608
+                f"SELECT 1 FROM {_quote(table)} WHERE strpos({as_text}, n) > 0)"
+            ).bindparams(bindparam("needles", needles, type_=ARRAY(Text)))
+            for (needle,) in (await conn.execute(stmt)).all():
+                found[needle].append(f"{table}.{column}")
+    return {v: places for v, places in found.items() if places}
+
+
+async def table_digests(
+    engine: AsyncEngine, ignore: Mapping[str, frozenset[str]] | None = None
+) -> dict[str, str]:
+    """SHA-256 of every table's rows in a fixed order, per table (``ignore``: columns left
+    out, e.g. a key's last_used_at that authentication refreshes)."""
+    ignore = ignore or {}
+    digests: dict[str, str] = {}
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            text(
+                "SELECT table_name, column_name FROM information_schema.columns "
+                "WHERE table_schema = 'public' AND table_name IN ("
+                "  SELECT table_name FROM information_schema.tables "
+                "  WHERE table_schema = 'public' AND table_type = 'BASE TABLE') "
+                "ORDER BY table_name, ordinal_position"
+            )
+        )
+        columns: dict[str, list[str]] = {}
+        for table, column in rows.all():
+            if table not in NOT_OURS and column not in ignore.get(table, frozenset()):
+                columns.setdefault(table, []).append(column)
+        for table, names in columns.items():
+            row = "(" + ", ".join(_quote(c) for c in names) + ")::text"
+            dump = await conn.scalar(
+                text(
+                    f"SELECT coalesce(string_agg(r, E'\\n' ORDER BY r), '') "  # noqa: S608
+                    f"FROM (SELECT {row} AS r FROM {_quote(table)}) AS t"
+                )
+            )
+            digests[table] = hashlib.sha256(str(dump).encode()).hexdigest()
+    return digests
