@@ -68,7 +68,32 @@ def is_query_canceled(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) == QUERY_CANCELED
 
 
-def _unavailable(detail: str) -> ServiceUnavailable:
+# SQLSTATEs of a server that is going away or not there yet: admin_shutdown (fast shutdown),
+# crash_shutdown (another backend crashed), cannot_connect_now (starting up or shutting down),
+# too_many_connections; connection exceptions are class 08.
+_SERVER_UNAVAILABLE = frozenset({"57P01", "57P02", "57P03", "53300"})
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether an error means the database is down, restarting or unreachable (the request
+    may succeed later), not that the statement or its data were wrong."""
+    if isinstance(exc, (OSError, InterfaceError)):
+        return True  # refused, reset or timed out connecting; the driver's "connection closed"
+    if not isinstance(exc, DBAPIError):
+        return False
+    # Errors while connecting are not marked connection_invalidated: judge them by SQLSTATE.
+    state = str(getattr(exc.orig, "sqlstate", None) or "")
+    return exc.connection_invalidated or state.startswith("08") or state in _SERVER_UNAVAILABLE
+
+
+def is_transient(exc: BaseException) -> bool:
+    """An outage or a cancelled statement: code that turns database errors into input errors
+    (e.g. "unreadable geometry") must let these through, so they end up a 503."""
+    return is_outage(exc) or is_query_canceled(exc)
+
+
+def unavailable(detail: str) -> ServiceUnavailable:
+    """503 with Retry-After, so clients and proxies back off instead of hammering."""
     return ServiceUnavailable(detail, headers={"Retry-After": str(RETRY_AFTER_S)})
 
 
@@ -80,15 +105,13 @@ async def outage_as_503() -> AsyncIterator[None]:
     healthy)."""
     try:
         yield
-    except (OSError, InterfaceError) as exc:
-        raise _unavailable("The database is not reachable; try again shortly") from exc
-    except DBAPIError as exc:
-        if exc.connection_invalidated:
-            raise _unavailable("The database connection was lost; try again") from exc
+    except (OSError, DBAPIError) as exc:
         if is_query_canceled(exc):
-            raise _unavailable(
+            raise unavailable(
                 "The query took too long and was cancelled; try again later or narrow it"
             ) from exc
+        if is_outage(exc):
+            raise unavailable("The database is not reachable; try again shortly") from exc
         raise
 
 

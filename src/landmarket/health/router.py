@@ -7,8 +7,9 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from landmarket.core.errors import ServiceUnavailable, problem_responses
+from landmarket.core.errors import problem_responses
 from landmarket.db import migrate
+from landmarket.db.session import unavailable
 
 router = APIRouter(tags=["health"])
 
@@ -40,10 +41,10 @@ async def readyz(request: Request) -> Readiness:
             await conn.execute(text("SELECT 1"))
         revision = await migrate.current_revision(engine)
     except Exception as exc:  # any failure to reach the database means "not ready"
-        raise ServiceUnavailable("The database is not reachable") from exc
+        raise unavailable("The database is not reachable") from exc
     head = migrate.head_revision()
     if revision != head:
-        raise ServiceUnavailable(
+        raise unavailable(
             f"The database schema is at {revision or 'no revision'}, expected {head}; "
             "run `landmarket db upgrade`"
         )

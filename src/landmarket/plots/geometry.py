@@ -42,7 +42,7 @@ from landmarket.core.config import Settings
 from landmarket.core.errors import FieldError, ValidationFailed
 from landmarket.db.base import STORAGE_SRID
 from landmarket.db.geo import Crs
-from landmarket.db.session import is_query_canceled
+from landmarket.db.session import is_transient
 from landmarket.municipalities.models import Municipality
 
 # The API takes LANDMARKET_MAX_GEOMETRY_VERTICES; callers without settings (demo, tools) this.
@@ -303,8 +303,8 @@ async def check_geometry(
         async with session.begin_nested():
             row = (await session.execute(stmt)).one()
     except DBAPIError as exc:
-        if is_query_canceled(exc):
-            raise  # over the statement timeout: a 503, not the client's geometry
+        if is_transient(exc):
+            raise  # timeout or outage: a 503, not the client's geometry
         # Valid GeoJSON can still defeat the projection (e.g. far outside the CRS's area).
         raise _problem(pointer, UNREADABLE).error() from exc
     verdict = judge(

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 import landmarket
 from landmarket.core.config import Settings
 from landmarket.core.logs import url_origin
+from landmarket.db.session import is_outage
 from landmarket.webhooks import ssrf
 from landmarket.webhooks.models import (
     DeliveryState,
@@ -114,7 +115,11 @@ class Worker:
             while not stop.is_set():
                 try:
                     busy = await self.run_once()
-                except (OSError, ConnectionError) as exc:
+                except Exception as exc:
+                    # A database restart must not end delivery: wait and claim again (the
+                    # pool reconnects). Anything else is a bug and stops the worker loudly.
+                    if not is_outage(exc):
+                        raise
                     log.warning("webhook worker: database unavailable (%s); retrying", exc)
                     busy = 0
                 if busy < self.batch:
@@ -263,7 +268,17 @@ async def run_forever(settings: Settings, url: str, *, embedded: bool) -> None:
 
     engine = create_engine(url, settings)
     try:
-        await ensure_schema(engine, migrate_now=embedded)
+        # `serve` starts the worker with the API: if the database is restarting just then,
+        # wait for it instead of leaving the API without delivery.
+        while True:
+            try:
+                await ensure_schema(engine, migrate_now=embedded)
+                break
+            except Exception as exc:
+                if not is_outage(exc):
+                    raise
+                log.warning("webhook worker: database unavailable (%s); waiting", exc)
+                await asyncio.sleep(settings.webhook_worker_poll_seconds)
         stop = asyncio.Event()
         task = asyncio.create_task(
             Worker(async_sessionmaker(engine, expire_on_commit=False), settings).run(stop)

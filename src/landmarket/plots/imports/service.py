@@ -29,7 +29,7 @@ from landmarket.core.errors import (
     validation_errors,
 )
 from landmarket.db.geo import Crs
-from landmarket.db.session import is_query_canceled
+from landmarket.db.session import is_transient
 from landmarket.matching.service import refresh_plots
 from landmarket.plots.geometry import (
     DEFAULT_MAX_VERTICES,
@@ -179,8 +179,8 @@ async def _place(session: AsyncSession, options: ImportOptions, run: _Run) -> No
         async with session.begin_nested():
             await repo.place_all(session, options.crs.srid, repair=options.repair)
     except DBAPIError as exc:
-        if is_query_canceled(exc):
-            raise  # over the statement timeout: a 503, not a bad feature
+        if is_transient(exc):
+            raise  # timeout or outage: a 503, not a bad feature
         # Some geometry defeats PostGIS (e.g. a projection far outside its area): find which,
         # one row at a time. Only malformed input ever takes this path.
         for i in await repo.staged_indexes(session):
@@ -188,7 +188,7 @@ async def _place(session: AsyncSession, options: ImportOptions, run: _Run) -> No
                 async with session.begin_nested():
                     await repo.place_one(session, i, options.crs.srid, repair=options.repair)
             except DBAPIError as one:
-                if is_query_canceled(one):
+                if is_transient(one):
                     raise
                 run.fail(i, f"/features/{i}/geometry", UNREADABLE)
 
