@@ -9,7 +9,6 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -19,8 +18,8 @@ from sqlalchemy.ext.asyncio import (
 
 from landmarket.core.config import Settings
 from landmarket.db import migrate
-from landmarket.db.models import Base
 from landmarket.main import create_app
+from tests.helpers import truncate_all
 from tests.pgserver import PgServer
 
 # Tests send requests far faster than any client should, from one address: no rate limit for
@@ -66,9 +65,7 @@ async def session(clean_db: AsyncEngine) -> AsyncIterator[AsyncSession]:
 async def clean_db(engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
     """Every test that touches the database leaves it empty for the next one."""
     yield engine
-    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-    async with engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    await truncate_all(engine)
 
 
 @pytest.fixture(scope="session")
