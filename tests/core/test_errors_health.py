@@ -46,6 +46,21 @@ async def test_wrong_method_is_problem_405(client: httpx.AsyncClient) -> None:
     assert_problem(await client.delete("/healthz"), 405)
 
 
+def _allow(response: httpx.Response) -> set[str]:
+    return {m.strip() for m in response.headers["allow"].split(",")}
+
+
+async def test_405_allow_names_every_method_of_the_path(client: httpx.AsyncClient) -> None:
+    # GET and POST /v1/requirements are two routes; Starlette's Allow named only the first.
+    response = await client.options("/v1/requirements")
+    assert_problem(response, 405)
+    assert _allow(response) == {"GET", "POST"}
+    item = "/v1/plots/00000000-0000-4000-8000-000000000000"
+    response = await client.put(item)
+    assert_problem(response, 405)
+    assert _allow(response) == {"GET", "PATCH", "DELETE"}
+
+
 async def test_oversized_body_is_problem_413(client: httpx.AsyncClient, app: FastAPI) -> None:
     limit = app.state.settings.max_body_bytes
     response = await client.post("/v1/admin/organizations", content=b"x" * (limit + 1))
