@@ -1,4 +1,4 @@
-"""A real `landmarket serve` process for the whole module, and the choreography that makes
+"""A real `landmarket serve` process shared by the package, and the choreography that makes
 "concurrent" deterministic: hold a table lock, let every request pile up behind it, release."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from tests.plots.test_push_cli import running_server
 SERVER_POOL_SIZE = 25
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data_dir: Path = tmp_path_factory.mktemp("serve")
     with pytest.MonkeyPatch.context() as mp:

@@ -19,6 +19,7 @@ from landmarket.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from landmarket.core.versioning import etag
 from landmarket.db.geo import Crs, content_crs_header, parse_crs
 from landmarket.db.session import SessionDep
+from landmarket.idempotency.deps import IdempotencyDep, idempotency_responses
 from landmarket.plots import service
 from landmarket.plots.imports import service as import_service
 from landmarket.plots.imports.schemas import ImportMode, PlotImport, PlotImportReport
@@ -368,7 +369,7 @@ async def put_plot(
     "/plot-imports",
     response_model=PlotImportReport,
     summary="Import a FeatureCollection of plots (upsert by external_id, optionally prune)",
-    responses=problem_responses(401, 403, 409, 413, 422),
+    responses={**problem_responses(401, 403, 409, 413, 422), **idempotency_responses()},
 )
 async def import_plots(
     request: Request,
@@ -376,6 +377,7 @@ async def import_plots(
     principal: PlotWriter,
     session: SessionDep,
     max_vertices: MaxVertices,
+    idempotency: IdempotencyDep,
     content_crs: ContentCrs = None,
     mode: Annotated[
         ImportMode,
@@ -393,7 +395,7 @@ async def import_plots(
     ] = False,
     dry_run: Annotated[bool, Query(description="Validate and report; write nothing")] = False,
     repair: Repair = False,
-) -> PlotImportReport:
+) -> Response:
     options = import_service.ImportOptions(
         crs=_input_crs(content_crs),
         mode=mode,
@@ -403,4 +405,10 @@ async def import_plots(
         max_features=request.app.state.settings.max_import_features,
         max_vertices=max_vertices,
     )
-    return await import_service.import_plots(session, principal, body, options)
+
+    async def run_import() -> Response:
+        report = await import_service.import_plots(session, principal, body, options)
+        # A concrete response, so an Idempotency-Key can store exactly what was sent.
+        return JSONResponse(report.model_dump(mode="json"))
+
+    return await idempotency.run(run_import)

@@ -15,6 +15,7 @@ from landmarket.core.errors import problem_responses
 from landmarket.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from landmarket.core.versioning import etag
 from landmarket.db.session import SessionDep
+from landmarket.idempotency.deps import IdempotencyDep, idempotency_responses
 from landmarket.requirements import service
 from landmarket.requirements.models import RequirementStatus
 from landmarket.requirements.schemas import RequirementCreate, RequirementRead, RequirementUpdate
@@ -41,13 +42,19 @@ def _response(
     response_model=RequirementRead,
     status_code=status.HTTP_201_CREATED,
     summary="Post a space requirement (company keys); its matches are computed at once",
-    responses=problem_responses(401, 403, 422),
+    responses={**problem_responses(401, 403, 422), **idempotency_responses()},
 )
 async def create_requirement(
-    body: RequirementCreate, principal: CompanyPrincipal, session: SessionDep
+    body: RequirementCreate,
+    principal: CompanyPrincipal,
+    session: SessionDep,
+    idempotency: IdempotencyDep,
 ) -> Response:
-    result = await service.create(session, principal, body)
-    return _response(result.requirement, status_code=201, created=True)
+    async def create() -> Response:
+        result = await service.create(session, principal, body)
+        return _response(result.requirement, status_code=201, created=True)
+
+    return await idempotency.run(create)
 
 
 @router.get(
