@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping
 
 from sqlalchemy import bindparam, text
@@ -13,6 +12,13 @@ from sqlalchemy.types import Text
 
 # PostGIS's catalogue of coordinate systems: not ours and 8,500 rows of WKT.
 NOT_OURS = frozenset({"spatial_ref_sys"})
+_COLUMNS = (
+    "SELECT table_name, column_name FROM information_schema.columns "
+    "WHERE table_schema = 'public' AND table_name IN ("
+    "  SELECT table_name FROM information_schema.tables "
+    "  WHERE table_schema = 'public' AND table_type = 'BASE TABLE') "
+    "ORDER BY table_name, ordinal_position"
+)
 # Every column type that can hold a string somewhere inside it.
 _TEXTUAL = (
     "SELECT table_name, column_name, data_type FROM information_schema.columns "
@@ -52,34 +58,35 @@ async def find_values(engine: AsyncEngine, values: Iterable[str]) -> dict[str, l
     return {v: places for v, places in found.items() if places}
 
 
-async def table_digests(
-    engine: AsyncEngine, ignore: Mapping[str, frozenset[str]] | None = None
-) -> dict[str, str]:
-    """SHA-256 of every table's rows in a fixed order, per table (``ignore``: columns left
-    out, e.g. a key's last_used_at that authentication refreshes)."""
-    ignore = ignore or {}
-    digests: dict[str, str] = {}
-    async with engine.connect() as conn:
-        rows = await conn.execute(
-            text(
-                "SELECT table_name, column_name FROM information_schema.columns "
-                "WHERE table_schema = 'public' AND table_name IN ("
-                "  SELECT table_name FROM information_schema.tables "
-                "  WHERE table_schema = 'public' AND table_type = 'BASE TABLE') "
-                "ORDER BY table_name, ordinal_position"
+class Fingerprint:
+    """A digest of every table's rows (sorted, so independent of physical order), taken by
+    one statement built from the catalogue once. ``ignore``: columns left out, e.g. a key's
+    last_used_at that authentication refreshes."""
+
+    def __init__(self, statement: str) -> None:
+        self._statement = statement
+
+    @classmethod
+    async def build(
+        cls, engine: AsyncEngine, ignore: Mapping[str, frozenset[str]] | None = None
+    ) -> Fingerprint:
+        ignore = ignore or {}
+        async with engine.connect() as conn:
+            rows = await conn.execute(text(_COLUMNS))
+            columns: dict[str, list[str]] = {}
+            for table, column in rows.all():
+                if table not in NOT_OURS and column not in ignore.get(table, frozenset()):
+                    columns.setdefault(table, []).append(column)
+        parts = []
+        for table, names in sorted(columns.items()):
+            row = "ROW(" + ", ".join(_quote(c) for c in names) + ")::text"
+            parts.append(
+                f"SELECT '{table}' AS t, "  # noqa: S608 (catalogue names, quoted)
+                f"md5(coalesce(string_agg({row}, E'\\n' ORDER BY {row}), '')) AS d "
+                f"FROM {_quote(table)}"
             )
-        )
-        columns: dict[str, list[str]] = {}
-        for table, column in rows.all():
-            if table not in NOT_OURS and column not in ignore.get(table, frozenset()):
-                columns.setdefault(table, []).append(column)
-        for table, names in columns.items():
-            row = "(" + ", ".join(_quote(c) for c in names) + ")::text"
-            dump = await conn.scalar(
-                text(
-                    f"SELECT coalesce(string_agg(r, E'\\n' ORDER BY r), '') "  # noqa: S608
-                    f"FROM (SELECT {row} AS r FROM {_quote(table)}) AS t"
-                )
-            )
-            digests[table] = hashlib.sha256(str(dump).encode()).hexdigest()
-    return digests
+        return cls(" UNION ALL ".join(parts))
+
+    async def take(self, engine: AsyncEngine) -> dict[str, str]:
+        async with engine.connect() as conn:
+            return {t: d for t, d in (await conn.execute(text(self._statement))).all()}

@@ -4,7 +4,9 @@ pseudonymous ids; the audit log refuses every other change."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,9 +15,12 @@ import pytest
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from typer.testing import CliRunner, Result
 
 from landmarket.auth import service as auth_service
 from landmarket.auth.schemas import ApiKeyCreate
+from landmarket.cli import app
+from landmarket.core.config import get_settings
 from landmarket.events.models import Event
 from landmarket.webhooks.models import WebhookSubscription
 from tests.factories import make_org_with_key
@@ -328,3 +333,33 @@ async def test_the_audit_log_refuses_everything_but_an_erasure(
         left = "SELECT count(*) FROM events WHERE after->>'title' IS NOT NULL"
         assert await conn.scalar(text(left)) == 0
         await conn.rollback()
+
+
+@pytest.fixture
+def cli(database_url: str) -> Iterator[CliRunner]:
+    get_settings.cache_clear()  # the CLI must read the URL the runner sets
+    yield CliRunner(env={"LANDMARKET_DATABASE_URL": database_url})
+    get_settings.cache_clear()
+
+
+async def invoke(cli: CliRunner, *args: str) -> Result:
+    # The CLI runs its own event loop, so it gets a thread of its own.
+    return await asyncio.to_thread(lambda: cli.invoke(app, list(args)))
+
+
+async def test_operator_erases_a_company_from_the_cli(
+    cli: CliRunner, client: httpx.AsyncClient, engine: AsyncEngine, world: World
+) -> None:
+    await post_requirement(client, world.company, title="qz7-title")
+    company = str(world.company_id)
+    refused = await invoke(cli, "orgs", "erase", company)
+    assert refused.exit_code == 1 and "--yes" in refused.output
+    assert await find_values(engine, ["qz7-title", "Acme GmbH"])
+    result = await invoke(cli, "orgs", "erase", company, "--yes")
+    assert result.exit_code == 0, result.output
+    assert "1 requirement(s)" in result.stdout
+    assert await find_values(engine, ["qz7-title", "Acme GmbH"]) == {}
+    assert_problem(await client.get("/v1/me", headers=bearer(world.company)), 401)
+    for bad in ("not-an-id", str(uuid.uuid4())):
+        failed = await invoke(cli, "orgs", "erase", bad, "--yes")
+        assert failed.exit_code == 1 and "Error" in failed.output

@@ -16,6 +16,7 @@ from landmarket.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from landmarket.core.versioning import etag
 from landmarket.db.session import SessionDep
 from landmarket.idempotency.deps import IdempotencyDep, idempotency_responses
+from landmarket.privacy import service as privacy
 from landmarket.requirements import service
 from landmarket.requirements.models import RequirementStatus
 from landmarket.requirements.schemas import RequirementCreate, RequirementRead, RequirementUpdate
@@ -42,7 +43,7 @@ def _response(
     response_model=RequirementRead,
     status_code=status.HTTP_201_CREATED,
     summary="Post a space requirement (company keys); its matches are computed at once",
-    responses={**problem_responses(401, 403, 422), **idempotency_responses()},
+    responses={**problem_responses(401, 403, 422), **idempotency_responses(201)},
 )
 async def create_requirement(
     body: RequirementCreate,
@@ -107,7 +108,8 @@ async def update_requirement(
 @router.delete(
     "/requirements/{requirement_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    summary="Withdraw a requirement (status withdrawn; the row and its history stay)",
+    summary="Withdraw a requirement (status withdrawn; the row and its history stay); "
+    "with erase=true also erase its text and contact data everywhere",
     responses=problem_responses(401, 404, 412, 422),
 )
 async def withdraw_requirement(
@@ -115,6 +117,18 @@ async def withdraw_requirement(
     principal: Principal,
     session: SessionDep,
     if_match: IfMatch = None,
+    erase: Annotated[
+        bool,
+        Query(
+            description="Also remove title, description and the contact data and messages "
+            "of its matches from every row, audit snapshot and webhook event (irreversible)"
+        ),
+    ] = False,
 ) -> Response:
-    version = await service.withdraw(session, principal, requirement_id, if_match=if_match)
+    if erase:
+        version = await privacy.erase_requirement(
+            session, principal, requirement_id, if_match=if_match
+        )
+    else:
+        version = await service.withdraw(session, principal, requirement_id, if_match=if_match)
     return Response(status_code=204, headers={"ETag": etag(version)})
