@@ -12,7 +12,7 @@ but still 401 for a bad key (a client that sends a key wants to know it is wrong
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -77,6 +77,11 @@ def require_kinds(*kinds: OrgKind) -> Callable[[AuthPrincipal], Awaitable[AuthPr
 
     return guard
 
+
+# `openapi_extra` of routes that take an OptionalPrincipal. FastAPI documents the bearer scheme
+# as required wherever it is used and appends this to the operation's `security`: the empty
+# requirement says an anonymous call is served too (OpenAPI 3.1, Security Requirement Object).
+OPTIONAL_AUTH: dict[str, Any] = {"security": [{}]}
 
 Principal = Annotated[AuthPrincipal, Depends(get_principal)]
 OptionalPrincipal = Annotated[AuthPrincipal | None, Depends(get_optional_principal)]

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from landmarket.auth.deps import OptionalPrincipal, Principal, require_kinds
+from landmarket.auth.deps import OPTIONAL_AUTH, OptionalPrincipal, Principal, require_kinds
 from landmarket.auth.models import OrgKind
 from landmarket.auth.principal import AuthPrincipal
 from landmarket.core.errors import FieldError, ValidationFailed, problem_responses
@@ -38,6 +38,13 @@ from landmarket.plots.schemas import (
 
 GEOJSON = "application/geo+json"
 REPAIRED_HEADER = "Geometry-Repaired"
+
+
+class GeoJSONResponse(JSONResponse):
+    """As `response_class`, documents plot bodies as GeoJSON (what every plot route sends)."""
+
+    media_type = GEOJSON
+
 
 router = APIRouter(tags=["plots"])
 
@@ -115,8 +122,10 @@ def _bbox(value: str | None) -> tuple[float, float, float, float] | None:
 @router.get(
     "/plots",
     response_model=PlotCollection,
+    response_class=GeoJSONResponse,
     summary="List plots as a GeoJSON FeatureCollection",
     responses=problem_responses(401, 422),
+    openapi_extra=OPTIONAL_AUTH,
 )
 async def list_plots(
     request: Request,
@@ -183,6 +192,7 @@ async def list_plots(
 @router.post(
     "/plots",
     response_model=PlotRead,
+    response_class=GeoJSONResponse,
     status_code=status.HTTP_201_CREATED,
     summary="Create a plot",
     responses=problem_responses(401, 403, 409, 422),
@@ -212,8 +222,10 @@ async def create_plot(
 @router.get(
     "/plots/{plot_id}",
     response_model=PlotRead,
+    response_class=GeoJSONResponse,
     summary="One plot; ETag is its version",
     responses=problem_responses(401, 404, 422),
+    openapi_extra=OPTIONAL_AUTH,
 )
 async def get_plot(
     plot_id: PlotId, principal: OptionalPrincipal, session: SessionDep, crs: CrsParam = None
@@ -227,6 +239,7 @@ async def get_plot(
 @router.patch(
     "/plots/{plot_id}",
     response_model=PlotRead,
+    response_class=GeoJSONResponse,
     summary="Change some properties and/or the geometry (If-Match required)",
     responses=problem_responses(401, 403, 404, 409, 412, 422, 428),
 )
@@ -280,6 +293,7 @@ async def withdraw_plot(
 @router.post(
     "/plots/{plot_id}/status",
     response_model=PlotRead,
+    response_class=GeoJSONResponse,
     summary="Change the status (draft → published → reserved/under_negotiation → transferred)",
     responses=problem_responses(401, 403, 404, 409, 412, 422),
 )
@@ -301,6 +315,7 @@ async def change_plot_status(
 @router.post(
     "/plots/{plot_id}/confirm",
     response_model=PlotRead,
+    response_class=GeoJSONResponse,
     summary="Confirm the plot is still current (sets last_confirmed_at)",
     responses=problem_responses(401, 403, 404, 422),
 )
@@ -331,6 +346,7 @@ async def plot_history(
 @router.put(
     "/municipalities/{ags}/plots/{external_id:path}",
     response_model=PlotRead,
+    response_class=GeoJSONResponse,
     summary="Create or replace a plot by the GIS system's id (idempotent)",
     responses={
         201: {"description": "Created", "model": PlotRead},
@@ -369,7 +385,7 @@ async def put_plot(
     "/plot-imports",
     response_model=PlotImportReport,
     summary="Import a FeatureCollection of plots (upsert by external_id, optionally prune)",
-    responses={**problem_responses(401, 403, 409, 413, 422), **idempotency_responses()},
+    responses={**problem_responses(401, 403, 409, 413, 422), **idempotency_responses(200)},
 )
 async def import_plots(
     request: Request,
