@@ -184,9 +184,19 @@ async def get_idempotency(
 IdempotencyDep = Annotated[Idempotency, Depends(get_idempotency)]
 
 
-def idempotency_responses() -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries for the problems an Idempotency-Key adds (merge after the route's)."""
+def idempotency_responses(success: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries an Idempotency-Key adds to a route whose success status is ``success``
+    (merge them after the route's own)."""
     out = problem_responses(400, 409, 422)
+    out[success] = {
+        "headers": {
+            REPLAYED_HEADER: {
+                "description": f"`true` when this is the stored response to an earlier request "
+                f"with the same {HEADER}",
+                "schema": {"type": "string", "enum": ["true"]},
+            }
+        }
+    }
     out[400]["description"] = f"Malformed {HEADER}"
     out[409]["description"] = (
         f"Conflict with the current state, or a request with this {HEADER} is still running "
