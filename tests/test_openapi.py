@@ -37,5 +37,7 @@ def test_operation_ids_are_unique_and_errors_documented() -> None:
         assert "500" in errors, f"{method} {path} lacks 500"
         if op.get("parameters") or op.get("requestBody"):
             assert "422" in errors, f"{method} {path} takes input but documents no 422"
+        if op.get("requestBody"):
+            assert "400" in errors, f"{method} {path} takes a body but documents no 400"
         for code, response in errors.items():
             assert "application/problem+json" in response["content"], f"{method} {path} {code}"

@@ -61,6 +61,16 @@ async def test_405_allow_names_every_method_of_the_path(client: httpx.AsyncClien
     assert _allow(response) == {"GET", "PATCH", "DELETE"}
 
 
+async def test_undecodable_body_is_problem_400(client: httpx.AsyncClient) -> None:
+    # Not UTF-8, so not JSON at all: the framework refuses it before validation.
+    response = await client.post(
+        "/v1/admin/organizations",
+        content=b"\xe3s",
+        headers={"Content-Type": "application/json"},
+    )
+    assert_problem(response, 400)
+
+
 async def test_oversized_body_is_problem_413(client: httpx.AsyncClient, app: FastAPI) -> None:
     limit = app.state.settings.max_body_bytes
     response = await client.post("/v1/admin/organizations", content=b"x" * (limit + 1))

@@ -20,6 +20,10 @@ def _normalise(operation: dict[str, Any], *, rate_limited: bool) -> None:
         responses.setdefault(
             "429", {"description": "Rate limit exceeded; wait `Retry-After` seconds"}
         )
+    if "requestBody" in operation:
+        # The framework answers 400 before validation when the body cannot be decoded at all
+        # (e.g. not UTF-8); well-formed JSON of the wrong shape is 422.
+        responses.setdefault("400", {"description": "The request body could not be decoded"})
     takes_input = bool(operation.get("parameters") or operation.get("requestBody"))
     if takes_input:
         responses.setdefault("422", {"description": "Invalid input; `errors` lists each field"})
