@@ -147,11 +147,16 @@ async def test_other_municipality_key_cannot_import_into_frankfurt(
     before = await table_hash(session)
     named = utm_feature(FRANKFURT, "a", 0, title="Hijacked")
     derived = utm_feature(FRANKFURT, "b", 1, with_ags=False)
-    problem = assert_problem(await push(client, world.offenbach, collection([named, derived])), 422)
+    # Refused as a whole (as a single write would be), with the per-feature entries.
+    problem = assert_problem(await push(client, world.offenbach, collection([named, derived])), 403)
     assert [(e["index"], e["status"], e["pointer"]) for e in problem["errors"]] == [
         (0, 403, "/features/0/properties/municipality_ags"),
         (1, 403, "/features/1/geometry"),
     ]
+    # Mixed with an invalid feature it stays 422: the client has more than the key to fix.
+    invalid = utm_feature(OFFENBACH, "c", 2, zoning="XX")
+    problem = assert_problem(await push(client, world.offenbach, collection([named, invalid])), 422)
+    assert [e["status"] for e in problem["errors"]] == [403, 422]
     partial = (
         await push(client, world.offenbach, collection([named, derived]), mode="partial")
     ).json()

@@ -98,8 +98,9 @@ class Pusher:
         if response.status_code == 200:
             report: dict[str, Any] = response.json()
             return report
-        if response.status_code == 422 and "index" in ((problem.get("errors") or [{}])[0]):
-            # An atomic batch with failures: the same per-feature entries as a report.
+        if response.status_code in (403, 422) and "index" in ((problem.get("errors") or [{}])[0]):
+            # An atomic batch with failures (403: only municipalities the key may not write):
+            # the same per-feature entries as a report.
             return {"errors": problem["errors"]}
         detail = problem.get("detail") or response.text[:500]
         raise PushError(f"HTTP {response.status_code}: {detail}")

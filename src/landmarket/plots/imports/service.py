@@ -254,6 +254,16 @@ def _rejected(run: _Run, received: int) -> ValidationFailed:
     )
 
 
+def _refused(run: _Run, received: int) -> Forbidden:
+    """An atomic import that fails only because the key may not write those municipalities
+    is refused as a whole (403), as a single write would be, not reported as invalid input."""
+    return Forbidden(
+        f"This key may not write the municipalities of {len(run.failed)} of {received} "
+        "feature(s) (see errors); nothing was written",
+        errors=sorted(run.failures, key=lambda f: f.index),
+    )
+
+
 def _keep_records(body: PlotImport, run: _Run) -> list[tuple[Any, ...]]:
     """What the sync contains: every readable id of this request (failed features too, so a
     feature that could not be saved is never withdrawn for it) and the ids of earlier batches."""
@@ -295,6 +305,8 @@ async def _import(
     await _judge(session, principal, options, run)
     matched = await _check_statuses(session, run)
     if run.failures and options.mode is ImportMode.atomic:
+        if all(f.status == 403 for f in run.failures):
+            raise _refused(run, received)
         raise _rejected(run, received)
     await repo.discard(session, run.failed)
     updated = await repo.update_changed(session, principal)
