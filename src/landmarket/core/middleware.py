@@ -27,6 +27,7 @@ EXPOSED_HEADERS = [
     "Location",
     "Content-Crs",
     "Retry-After",
+    "Idempotent-Replayed",
     "RateLimit-Limit",
     "RateLimit-Remaining",
     "RateLimit-Reset",
