@@ -132,7 +132,9 @@ async def test_an_expired_key_is_new_again_and_expired_rows_are_purged(
     assert row.expires_at - row.created_at == timedelta(hours=24)
 
     for key in ("k-1", "k-2", "k-3"):
-        response = await client.post(URL, json=requirement_body(), headers=keyed(world.company, key))
+        response = await client.post(
+            URL, json=requirement_body(), headers=keyed(world.company, key)
+        )
         assert response.status_code == 201
     assert (await counts(session))["records"] == 4
     await _expire_all(session)
