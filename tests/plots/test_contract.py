@@ -9,7 +9,16 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.plots.conftest import FRANKFURT, World, bearer, create, feature
+from landmarket.plots.schemas import _NOT_NULL
+from tests.plots.conftest import (
+    FRANKFURT,
+    World,
+    assert_problem,
+    bearer,
+    create,
+    feature,
+    pointers,
+)
 
 GEOJSON = "application/geo+json"
 
@@ -67,3 +76,22 @@ async def test_anonymous_plot_reads_are_documented_as_optional_auth(
     # Writes still need a key, and say so.
     for method, path in (("post", "/v1/plots"), ("patch", "/v1/plots/{plot_id}")):
         assert _operation(app, method, path)["security"] == [{"ApiKey": []}]
+
+
+def _offers_null(schema: dict[str, Any]) -> bool:
+    return schema.get("type") == "null" or any(_offers_null(b) for b in schema.get("anyOf", ()))
+
+
+async def test_update_documents_no_null_where_it_refuses_null(
+    app: FastAPI, client: httpx.AsyncClient, world: World, session: AsyncSession
+) -> None:
+    schemas = app.openapi()["components"]["schemas"]
+    properties = schemas["PlotPropertiesUpdate"]["properties"]
+    plot = await create(client, world.frankfurt, await feature(session, FRANKFURT))
+    url = f"/v1/plots/{plot['id']}"
+    headers = {**bearer(world.frankfurt), "If-Match": '"1"'}
+    for name in (*_NOT_NULL, "status"):
+        assert not _offers_null(properties[name]), name
+        response = await client.patch(url, json={"properties": {name: None}}, headers=headers)
+        assert f"/body/properties/{name}" in pointers(assert_problem(response, 422))
+    assert _offers_null(properties["description"]) and _offers_null(properties["zoning"])

@@ -6,9 +6,9 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import ConfigDict, Field, StringConstraints, field_validator
 
-from landmarket.core.schemas import ApiModel, ReadModel
+from landmarket.core.schemas import ApiModel, ReadModel, omit_not_null
 from landmarket.plots.models import (
     Category,
     Contamination,
@@ -102,6 +102,8 @@ _NOT_NULL = ("external_id", "title", "fibre_available", "rail_siding", "divisibl
 
 class PlotPropertiesUpdate(ApiModel):
     """Partial update: omitted properties stay as they are; null clears a nullable one."""
+
+    model_config = ConfigDict(json_schema_extra=omit_not_null(*_NOT_NULL, "status"))
 
     external_id: ExternalId | None = None
     municipality_ags: Ags | None = None

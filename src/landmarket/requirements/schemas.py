@@ -7,10 +7,10 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints, ValidationInfo, field_validator
+from pydantic import ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
 
 from landmarket.auth.schemas import Nace
-from landmarket.core.schemas import ApiModel, ReadModel
+from landmarket.core.schemas import ApiModel, ReadModel, omit_not_null
 from landmarket.plots.models import Zoning
 from landmarket.requirements.models import EmissionClass, RequirementStatus, RequirementTenure
 
@@ -83,6 +83,20 @@ class AreaIn(ApiModel):
         return value
 
 
+def _set(name: str) -> dict[str, Any]:
+    return {"required": [name], "properties": {name: {"not": {"type": "null"}}}}
+
+
+# A new requirement's anchor and radius come together (service._validate refuses one without
+# the other; an update may send one of them, the other is then the stored one).
+_ANCHOR_WITH_RADIUS = {
+    "allOf": [
+        {"if": _set("anchor"), "then": _set("max_distance_km")},
+        {"if": _set("max_distance_km"), "then": _set("anchor")},
+    ]
+}
+
+
 class Location(ApiModel):
     anchor: PointIn | None = Field(default=None, description="Comes with max_distance_km")
     max_distance_km: Annotated[float, Field(gt=0, le=500, allow_inf_nan=False)] | None = None
@@ -90,6 +104,10 @@ class Location(ApiModel):
         default=None, description="AGS list"
     )
     area: AreaIn | None = None
+
+
+class NewLocation(Location):
+    model_config = ConfigDict(json_schema_extra=_ANCHOR_WITH_RADIUS)
 
 
 class Must(ApiModel):
@@ -125,7 +143,7 @@ class RequirementCreate(ApiModel):
     max_price_eur_per_m2: Money | None = None
     max_rent_eur_per_m2_month: Money | None = None
     needed_by: date | None = None
-    location: Location = Field(default_factory=Location)
+    location: NewLocation = Field(default_factory=NewLocation)
     must: Must = Field(default_factory=Must)
     weights: Weights = Field(default_factory=Weights)
     sector_nace: Nace | None = None
@@ -150,6 +168,8 @@ _NOT_NULL = (
 class RequirementUpdate(ApiModel):
     """Partial update: omitted fields stay; in ``location``, ``must`` and ``weights`` the
     members sent replace those stored; null clears a nullable field."""
+
+    model_config = ConfigDict(json_schema_extra=omit_not_null(*_NOT_NULL))
 
     title: Title | None = None
     description: Description | None = None

@@ -1,0 +1,64 @@
+"""The OpenAPI schemas of requirement bodies say what the service accepts: no null offered
+where the update refuses it, and a new requirement's anchor and radius only together."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import jsonschema_rs
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from landmarket.requirements.schemas import _NOT_NULL, RequirementCreate
+from tests.matching.world import (
+    OFFENBACH,
+    ORIGIN,
+    World,
+    assert_problem,
+    bearer,
+    lonlat,
+    pointers,
+    post_requirement,
+    requirement_body,
+)
+
+
+def _offers_null(schema: dict[str, Any]) -> bool:
+    return schema.get("type") == "null" or any(_offers_null(b) for b in schema.get("anyOf", ()))
+
+
+async def test_update_documents_no_null_where_it_refuses_null(
+    app: FastAPI, client: httpx.AsyncClient, world: World
+) -> None:
+    update = app.openapi()["components"]["schemas"]["RequirementUpdate"]["properties"]
+    created = await post_requirement(client, world.company)
+    url = f"/v1/requirements/{created['id']}"
+    headers = {**bearer(world.company), "If-Match": '"1"'}
+    for name in _NOT_NULL:
+        assert not _offers_null(update[name]), name
+        response = await client.patch(url, json={name: None}, headers=headers)
+        assert f"/body/{name}" in pointers(assert_problem(response, 422))
+    # Fields that may be cleared still say so.
+    assert _offers_null(update["title"]) and _offers_null(update["needed_by"])
+
+
+async def test_create_schema_and_service_agree_on_anchor_and_radius(
+    client: httpx.AsyncClient, session: AsyncSession, world: World
+) -> None:
+    schema = jsonschema_rs.validator_for(RequirementCreate.model_json_schema())
+    anchor = {"type": "Point", "coordinates": await lonlat(session, *ORIGIN[OFFENBACH])}
+    for location, missing in (
+        ({"anchor": anchor}, "/body/location/max_distance_km"),
+        ({"max_distance_km": 5}, "/body/location/anchor"),
+        ({"anchor": anchor, "max_distance_km": None}, "/body/location/max_distance_km"),
+    ):
+        body = requirement_body(location=location)
+        assert not schema.is_valid(body), location
+        response = await client.post("/v1/requirements", json=body, headers=bearer(world.company))
+        assert missing in pointers(assert_problem(response, 422))
+    for location in ({"anchor": anchor, "max_distance_km": 5}, {"max_distance_km": None}, {}):
+        body = requirement_body(location=location)
+        assert schema.is_valid(body), location
+        response = await client.post("/v1/requirements", json=body, headers=bearer(world.company))
+        assert response.status_code == 201, response.text
