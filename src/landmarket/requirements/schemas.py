@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic.json_schema import JsonDict
 
 from landmarket.auth.schemas import Nace
 from landmarket.core.schemas import ApiModel, ReadModel, omit_not_null
@@ -83,13 +84,13 @@ class AreaIn(ApiModel):
         return value
 
 
-def _set(name: str) -> dict[str, Any]:
+def _set(name: str) -> JsonDict:
     return {"required": [name], "properties": {name: {"not": {"type": "null"}}}}
 
 
 # A new requirement's anchor and radius come together (service._validate refuses one without
 # the other; an update may send one of them, the other is then the stored one).
-_ANCHOR_WITH_RADIUS = {
+_ANCHOR_WITH_RADIUS: JsonDict = {
     "allOf": [
         {"if": _set("anchor"), "then": _set("max_distance_km")},
         {"if": _set("max_distance_km"), "then": _set("anchor")},
