@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
-from pydantic.json_schema import JsonDict
+from pydantic.config import JsonDict
 
 from landmarket.auth.schemas import Nace
 from landmarket.core.schemas import ApiModel, ReadModel, omit_not_null
