@@ -257,10 +257,11 @@ def _rejected(run: _Run, received: int) -> ValidationFailed:
 def _refused(run: _Run, received: int) -> Forbidden:
     """An atomic import that fails only because the key may not write those municipalities
     is refused as a whole (403), as a single write would be, not reported as invalid input."""
+    failures = sorted(run.failures, key=lambda f: f.index)
     return Forbidden(
         f"This key may not write the municipalities of {len(run.failed)} of {received} "
         "feature(s) (see errors); nothing was written",
-        errors=sorted(run.failures, key=lambda f: f.index),
+        errors=failures,
     )
 
 
