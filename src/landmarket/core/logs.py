@@ -18,6 +18,8 @@ _SECRET_PARAM = re.compile(
     r"|auth|authorization|credentials?)=)[^&;#\s\"]*"
 )
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/:@\s\"]*):[^@/\s\"]*@")
+# asyncpg quotes the value it could not encode; SQLAlchemy's hide_parameters cannot hide that.
+_DRIVER_ARGUMENT = re.compile(r"(invalid input for query argument \$\d+: ).*")
 REDACTED = "[redacted]"
 # Libraries that would log each request with its full URL (httpx, for webhook deliveries)
 # or each migration check (alembic) at INFO.
@@ -29,6 +31,7 @@ def redact(text: str) -> str:
     and URL passwords."""
     text = _API_KEY.sub(rf"\1_{REDACTED}", text)
     text = _SECRET_PARAM.sub(rf"\1{REDACTED}", text)
+    text = _DRIVER_ARGUMENT.sub(rf"\1{REDACTED}", text)
     return _USERINFO.sub(rf"\1:{REDACTED}@", text)
 
 
@@ -44,14 +47,28 @@ def url_origin(url: str) -> str:
 
 
 class RedactSecrets(logging.Filter):
-    """Rewrites a record's message arguments (and its message) through ``redact``."""
+    """Rewrites a record's message, its arguments and its traceback through ``redact``."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.msg, str):
             record.msg = redact(record.msg)
         if isinstance(record.args, tuple):
             record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        if record.exc_info and not record.exc_text:
+            # Handlers' formatters use exc_text when it is set instead of formatting again.
+            record.exc_text = redact(_TRACEBACKS.formatException(record.exc_info))
         return True
+
+
+_TRACEBACKS = logging.Formatter()
+# Filters act on the records of the logger they are added to, not its children: these are
+# the loggers that write URLs or tracebacks.
+REDACTED_LOGGERS = (
+    "uvicorn.access",
+    "uvicorn.error",
+    "landmarket.core.errors",
+    "landmarket.webhooks.worker",
+)
 
 
 def configure_logging(level: str) -> None:
@@ -59,7 +76,7 @@ def configure_logging(level: str) -> None:
     for name in _QUIET:
         logging.getLogger(name).setLevel(logging.WARNING)
     # Uvicorn configures its loggers before it builds the app, so this comes after it.
-    for name in ("uvicorn.access", "uvicorn.error"):
+    for name in REDACTED_LOGGERS:
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactSecrets) for f in logger.filters):
             logger.addFilter(RedactSecrets())
