@@ -8,9 +8,12 @@ import time
 from typing import Any
 
 import httpx
+from asgi_lifespan import LifespanManager
 from sqlalchemy import func, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from landmarket.core.config import Settings
+from landmarket.main import create_app
 from landmarket.matching.service import refresh_plots
 from landmarket.plots.models import Plot
 from landmarket.webhooks.models import WebhookDelivery, WebhookEvent
@@ -198,3 +201,22 @@ async def test_feed_holds_no_connection_while_waiting(
     finally:
         results = await asyncio.gather(*pollers)
     assert all(r["items"] == [] for r in results)
+
+
+async def test_long_poll_is_cut_to_the_configured_maximum(
+    database_url: str, hook_settings: Settings, world: World
+) -> None:
+    """LANDMARKET_EVENT_FEED_MAX_WAIT_SECONDS bounds `wait`: nothing new after 0.2 s is an empty
+    page then, not after the 30 s asked for."""
+    app = create_app(
+        hook_settings.model_copy(update={"event_feed_max_wait_seconds": 0.2}),
+        database_url=database_url,
+    )
+    async with LifespanManager(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            started = time.monotonic()
+            page = await _feed(c, world.agency, wait=30)
+            elapsed = time.monotonic() - started
+    assert page["items"] == []
+    assert 0.2 <= elapsed < 5

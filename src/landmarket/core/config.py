@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     webhook_worker_poll_seconds: float = Field(default=1.0, gt=0)
     # `landmarket serve` starts a delivery worker next to the API unless this is false.
     webhook_worker_enabled: bool = True
+    # The longest GET /v1/events holds a long poll (a larger `wait` is cut to it), e.g. below
+    # the idle timeout of a proxy in front.
+    event_feed_max_wait_seconds: float = Field(default=30.0, ge=0, le=30, allow_inf_nan=False)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -183,4 +183,7 @@ async def list_events(
 ) -> EventFeed:
     maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     principal = await _authenticate(maker, credentials)
-    return await service.feed(maker, principal, after=after, wait=wait, limit=limit)
+    max_wait = _settings(request).event_feed_max_wait_seconds
+    return await service.feed(
+        maker, principal, after=after, wait=wait, limit=limit, max_wait=max_wait
+    )

@@ -43,7 +43,6 @@ from landmarket.webhooks.schemas import (
 from landmarket.webhooks.signing import new_secret
 
 FEED_POLL_SECONDS = 0.5
-MAX_WAIT_SECONDS = 30
 
 
 def _read(sub: WebhookSubscription) -> WebhookRead:
@@ -283,14 +282,16 @@ async def feed(
     after: str | None,
     wait: float,
     limit: int,
+    max_wait: float,
 ) -> EventFeed:
-    """The caller's events after the cursor; with ``wait``, polls until some arrive.
+    """The caller's events after the cursor; with ``wait`` (at most ``max_wait``), polls until
+    some arrive.
 
     Each poll is its own short transaction, so a long-polling client holds no database
     connection while it waits.
     """
     key = _feed_cursor(after)
-    deadline = time.monotonic() + min(wait, MAX_WAIT_SECONDS)
+    deadline = time.monotonic() + min(wait, max_wait)
     while True:
         async with maker() as session, session.begin():
             events = list(await repo.feed(session, principal.org_id, after=key, limit=limit))
