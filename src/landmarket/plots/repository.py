@@ -18,7 +18,9 @@ from sqlalchemy import (
     FromClause,
     Text,
     Uuid,
+    case,
     cast,
+    false,
     func,
     literal,
     or_,
@@ -31,6 +33,7 @@ from sqlalchemy.dialects.postgresql import JSON, aggregate_order_by, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
+from landmarket.auth.models import OrgKind
 from landmarket.auth.principal import AuthPrincipal
 from landmarket.db.base import STORAGE_SRID
 from landmarket.db.geo import EPSG_URI, SUPPORTED_CRS, Crs, geojson_out
@@ -47,6 +50,9 @@ _ISO_UTC = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
 PROPERTY_COLUMNS: tuple[str, ...] = tuple(
     c.name for c in Plot.__table__.columns if c.name != "geom"
 )
+# Members only the plot's municipality and admins read: names, e-mail addresses and phone
+# numbers of people (the OGC API leaves them out for the same reason, docs/ogc.md).
+PRIVATE_PROPERTIES = frozenset({"contact"})
 
 
 def _json_value(table: FromClause, name: str) -> ColumnElement[Any]:
@@ -57,16 +63,28 @@ def _json_value(table: FromClause, name: str) -> ColumnElement[Any]:
     return column
 
 
-def feature_expr(crs: Crs, table: FromClause | None = None) -> ColumnElement[Any]:
+def _properties(table: FromClause, names: Sequence[str]) -> ColumnElement[Any]:
+    pairs: list[ColumnElement[Any]] = []
+    for name in names:
+        pairs += [literal(name), _json_value(table, name)]
+    return func.json_build_object(*pairs)
+
+
+def feature_expr(
+    crs: Crs, table: FromClause | None = None, *, private: ColumnElement[bool] | None = None
+) -> ColumnElement[Any]:
     """The plot as a GeoJSON Feature (json, members in a fixed order), geometry in ``crs``.
 
     ``table``: an alias of plots, for statements that read the table twice (bulk imports
-    snapshot the rows before and after a set-based update).
+    snapshot the rows before and after a set-based update). ``private``: for which rows the
+    PRIVATE_PROPERTIES are included (the others lack those members); None: for all (the
+    audit log, and responses to a write, which only the plot's editors get).
     """
     table = Plot.__table__ if table is None else table
-    pairs: list[ColumnElement[Any]] = []
-    for name in PROPERTY_COLUMNS:
-        pairs += [literal(name), _json_value(table, name)]
+    properties = _properties(table, PROPERTY_COLUMNS)
+    if private is not None:
+        public = [n for n in PROPERTY_COLUMNS if n not in PRIVATE_PROPERTIES]
+        properties = case((private, properties), else_=_properties(table, public))
     return func.json_build_object(
         literal("type"),
         literal("Feature"),
@@ -75,9 +93,18 @@ def feature_expr(crs: Crs, table: FromClause | None = None) -> ColumnElement[Any
         literal("geometry"),
         geojson_out(table.c.geom, crs),
         literal("properties"),
-        func.json_build_object(*pairs),
+        properties,
         type_=JSON,
     )
+
+
+def editable_by(principal: AuthPrincipal | None) -> ColumnElement[bool]:
+    """Rows the caller may edit, and so read in full: its municipalities' plots; admins all."""
+    if principal is not None and principal.is_admin:
+        return true()
+    if principal is not None and principal.kind is OrgKind.municipality and principal.editable_ags:
+        return Plot.municipality_ags.in_(sorted(principal.editable_ags))
+    return false()
 
 
 def visible_to(principal: AuthPrincipal | None) -> ColumnElement[bool]:
@@ -112,8 +139,16 @@ async def get_by_external_id(session: AsyncSession, ags: str, external_id: str) 
     return (await session.scalars(stmt)).one_or_none()
 
 
-async def feature(session: AsyncSession, plot_id: uuid.UUID, crs: Crs) -> dict[str, Any]:
-    result = await session.scalar(select(feature_expr(crs)).where(Plot.id == plot_id))
+async def feature(
+    session: AsyncSession,
+    plot_id: uuid.UUID,
+    crs: Crs,
+    *,
+    private: ColumnElement[bool] | None = None,
+) -> dict[str, Any]:
+    """The plot as a Feature; ``private`` as for ``feature_expr`` (readers: ``editable_by``)."""
+    stmt = select(feature_expr(crs, private=private)).where(Plot.id == plot_id)
+    result = await session.scalar(stmt)
     assert isinstance(result, dict)
     return result
 
@@ -264,7 +299,9 @@ async def list_features(
         conds.append(Plot.id > after)
     # One row more than asked tells whether there is a next page.
     page = (
-        select(Plot.id.label("id"), feature_expr(crs).label("feature"))
+        select(
+            Plot.id.label("id"), feature_expr(crs, private=editable_by(principal)).label("feature")
+        )
         .where(*conds)
         .order_by(Plot.id)
         .limit(limit + 1)

@@ -199,7 +199,11 @@ class PlotPropertiesRead(ReadModel):
     min_divisible_area_m2: float | None
     available_from: date | None
     parcel_ids: list[str]
-    contact: ContactRead | None
+    contact: ContactRead | None = Field(
+        default=None,
+        description="Names, e-mail addresses and phone numbers of people: present only for "
+        "the plot's municipality and admins",
+    )
     status: PlotStatus
     area_m2: float = Field(description="Computed in PostGIS from the stored geometry (EPSG:25832)")
     version: int

@@ -135,7 +135,8 @@ async def get_plot(
     plot = await repo.get_visible(session, principal, plot_id)
     if plot is None:
         raise NotFound(f"No plot {plot_id}")
-    return await repo.feature(session, plot_id, crs), plot.version
+    feature = await repo.feature(session, plot_id, crs, private=repo.editable_by(principal))
+    return feature, plot.version
 
 
 async def list_plots(
