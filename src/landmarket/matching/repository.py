@@ -96,7 +96,8 @@ async def recompute(session: AsyncSession, scope: Scope, today: date) -> tuple[i
     if scope.requirement_id is None and scope.plot_ids is None:
         cand = await _materialized_candidates(session, today)
     else:
-        cand = candidates(today, scope.on(Requirement.id, Plot.id)).cte("cand")
+        by_plot = scope.plot_ids is not None
+        cand = candidates(today, scope.on(Requirement.id, Plot.id), by_plot=by_plot).cte("cand")
     # Only pairs whose stored values changed (or that were stale) are written: a nightly
     # rebuild leaves unchanged rows alone, not even locking them (computed_at is when the
     # values last changed). The anti-join is read-only; ON CONFLICT below still guards

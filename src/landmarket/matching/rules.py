@@ -34,6 +34,7 @@ from sqlalchemy import (
     select,
     true,
     type_coerce,
+    union_all,
 )
 from sqlalchemy.dialects.postgresql import JSONB, array
 from sqlalchemy.sql.selectable import CTE
@@ -435,11 +436,10 @@ def explanation(stored: Any, distance_km: Any, partial: Any) -> ColumnElement[An
     )
 
 
-def candidates(today: date, scope: ColumnElement[bool]) -> Select[Any]:
-    """Every (requirement, plot) pair within ``scope`` that matches, with its score and the
-    compact explanation (see SCORE_AT)."""
+def _pair_columns(today: date, policy: Any) -> tuple[list[ColumnElement[Any]], Any]:
+    """The per-pair columns over (requirement, plot) and the LATERAL they need after ``P``;
+    ``policy`` is ``policy_weights()``, shared by every branch of one statement."""
     terms = Terms(today)
-    prefilter = P.geom.op("&&", is_comparison=True, return_type=Boolean)(R.search_box)
     # Computed once per pair: OFFSET 0 keeps the planner from inlining the expressions into
     # every reference (the distance to the home boundary would be computed ~5 times).
     per_pair = (
@@ -447,31 +447,110 @@ def candidates(today: date, scope: ColumnElement[bool]) -> Select[Any]:
             terms.distance_km.label("distance_km"),
             terms.wait.label("wait"),
             # One lookup per pair in the map built once per statement (policy_weights).
-            policy_weights()[P.municipality_ags].label("policy"),
+            policy[P.municipality_ags].label("policy"),
         )
         .correlate(R, P)
         .offset(0)
         .lateral("per_pair")
     )
     scores, weights = terms.per_pair(per_pair.c.distance_km, per_pair.c.wait, per_pair.c.policy)
-    inner = (
-        select(
-            R.id.label("requirement_id"),
-            P.id.label("plot_id"),
-            (P.area_m2 > R.area_max_m2).label("partial"),
-            and_(R.home_ags.is_not(None), R.home_ags != P.municipality_ags).label("cross_border"),
-            per_pair.c.distance_km,
-            per_pair.c.wait,
-            *(scores[c].label(f"s_{c}") for c in sc.CRITERIA),
-            *(weights[c].label(f"w_{c}") for c in sc.CRITERIA),
-        )
-        .select_from(R)
-        .join(P, and_(prefilter, match_rules()))
-        .join(per_pair, true())
-        .where(scope)
-        .offset(0)
-        .subquery("terms")
+    columns = [
+        R.id.label("requirement_id"),
+        P.id.label("plot_id"),
+        (P.area_m2 > R.area_max_m2).label("partial"),
+        and_(R.home_ags.is_not(None), R.home_ags != P.municipality_ags).label("cross_border"),
+        per_pair.c.distance_km,
+        per_pair.c.wait,
+        *(scores[c].label(f"s_{c}") for c in sc.CRITERIA),
+        *(weights[c].label(f"w_{c}") for c in sc.CRITERIA),
+    ]
+    return columns, per_pair
+
+
+def _in_search_box() -> ColumnElement[bool]:
+    return P.geom.op("&&", is_comparison=True, return_type=Boolean)(R.search_box)
+
+
+def _allowed_zones() -> ColumnElement[Any]:
+    """Rule 3's zones as one array (the listed zonings, else those of the emission class)."""
+    derived = case(
+        *(
+            (R.emission_class == ec, array([z.value for z in zones], type_=String))
+            for ec, zones in EMISSION_ZONES.items()
+        ),
     )
+    return func.coalesce(cast(R.zonings, ARRAY(String)), derived, type_=ARRAY(String))
+
+
+def _home_region_prefilter() -> ColumnElement[bool]:
+    """Rules 2 and 3 in a form the partial (zoning, area) indexes on published plots serve:
+    a bitmap OR of ix_plots_published_zoning_area and ix_plots_published_divisible_zoning_area.
+    Only a search of the whole home region uses it; a search box selects far fewer plots."""
+    return and_(
+        P.zoning == any_(_allowed_zones()),
+        or_(
+            and_(P.area_m2 >= R.area_min_m2, P.area_m2 <= R.area_max_m2),
+            and_(P.divisible, P.area_m2 >= R.area_min_m2),
+        ),
+    )
+
+
+def _per_requirement(
+    today: date, policy: Any, scope: ColumnElement[bool], *, located: bool
+) -> Select[Any]:
+    """Pairs of the requirements in ``scope`` with (``located``) or without a location, each
+    requirement probing the plots on its own: the search box (GiST) when it has a location,
+    zoning and area (btree) when it searches its whole home region (a national region's box
+    holds every plot). OFFSET 0 keeps the LATERAL from being flattened into a join the planner
+    would drive from the plots side, probing every requirement's box per plot."""
+    columns, per_pair = _pair_columns(today, policy)
+    no_home_search = or_(has_location(), R.home_ags.is_(None))
+    prefilter = _in_search_box() if located else _home_region_prefilter()
+    plot_side = (
+        select(*columns)
+        .select_from(P)
+        .join(per_pair, true())
+        .where(prefilter, match_rules())
+        .correlate(R)
+        .offset(0)
+        .lateral("plot_side")
+    )
+    return (
+        select(*plot_side.c)
+        .select_from(R)
+        .join(plot_side, true())
+        .where(
+            scope,
+            R.status == RequirementStatus.open,
+            no_home_search if located else ~no_home_search,
+        )
+    )
+
+
+def candidates(today: date, scope: ColumnElement[bool], *, by_plot: bool = False) -> Select[Any]:
+    """Every (requirement, plot) pair within ``scope`` that matches, with its score and the
+    compact explanation (see SCORE_AT).
+
+    ``by_plot``: the scope is a few plots, so the plan starts from them and probes the
+    requirements' search boxes; otherwise from each requirement in scope (one, or all for a
+    rebuild), see ``_per_requirement``.
+    """
+    policy = policy_weights()
+    if by_plot:
+        columns, per_pair = _pair_columns(today, policy)
+        pairs = (
+            select(*columns)
+            .select_from(R)
+            .join(P, and_(_in_search_box(), match_rules()))
+            .join(per_pair, true())
+            .where(scope)
+        )
+        inner = pairs.offset(0).subquery("terms")
+    else:
+        inner = union_all(
+            _per_requirement(today, policy, scope, located=True),
+            _per_requirement(today, policy, scope, located=False),
+        ).subquery("terms")
     s = {c: inner.c[f"s_{c}"] for c in sc.CRITERIA}
     w = {c: inner.c[f"w_{c}"] for c in sc.CRITERIA}
     return select(

@@ -106,6 +106,20 @@ class Plot(Timestamped, Base):
         CheckConstraint("version >= 1", name="version_positive"),
         # Listings filter by status and page by id.
         Index("ix_plots_status_id", "status", "id"),
+        # Matching for requirements that search their whole home region (rules 2 and 3;
+        # matching.rules._home_region_prefilter).
+        Index(
+            "ix_plots_published_zoning_area",
+            "zoning",
+            "area_m2",
+            postgresql_where=text("status = 'published'"),
+        ),
+        Index(
+            "ix_plots_published_divisible_zoning_area",
+            "zoning",
+            "area_m2",
+            postgresql_where=text("status = 'published' AND divisible"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
