@@ -34,6 +34,7 @@ from tests.matching.world import (
     make_world,
     matches,
     post_requirement,
+    requirement_body,
 )
 from tests.security.search import find_values
 
@@ -65,11 +66,14 @@ class Posted:
 async def post_with_interest(
     client: httpx.AsyncClient, world: World, key: str, values: dict[str, str], **extra: Any
 ) -> Posted:
-    """A requirement with the values, interest in its first match (message and contact) and
-    the municipality's note on the inquiry."""
-    req = await post_requirement(
-        client, key, title=values["title"], description=values["description"], **extra
-    )
+    """A requirement with the values (posted with an Idempotency-Key, so its response is
+    stored too), interest in its first match (message and contact) and the municipality's
+    note on the inquiry."""
+    body = requirement_body(title=values["title"], description=values["description"], **extra)
+    headers = {**bearer(key), "Idempotency-Key": f"{uuid.uuid4()}"}
+    response = await client.post("/v1/requirements", json=body, headers=headers)
+    assert response.status_code == 201, response.text
+    req: dict[str, Any] = response.json()
     plot_id = (await matches(client, key, req["id"]))[0]["plot"]["id"]
     contact = {"name": values["contact_name"], "email": values["email"], "phone": values["phone"]}
     r = await client.patch(
@@ -179,6 +183,7 @@ async def test_erasing_a_company_removes_it_everywhere_and_keeps_pseudonymous_au
     assert set(places) == {*secrets, *other.values()}  # the search sees every value
     # ... in the audit snapshots and in the municipality's outbox too.
     assert {"events.after", "events.before"} <= set(places[values["message"]])
+    assert "idempotency_keys.response_body" in places[values["description"]]
     assert "webhook_events.payload" in places[company_name]
     assert "webhook_events.payload" in places[values["email"]]
     before = await event_ids(session)
