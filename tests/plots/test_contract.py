@@ -3,12 +3,16 @@ anonymous reads as callable without a key."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from landmarket.db.geo import SUPPORTED_CRS, crs_spellings
+from landmarket.plots.geometry import CRS_BOUNDS
+from landmarket.plots.router import _input_crs
 from landmarket.plots.schemas import _NOT_NULL
 from tests.plots.conftest import (
     FRANKFURT,
@@ -95,3 +99,48 @@ async def test_update_documents_no_null_where_it_refuses_null(
         response = await client.patch(url, json={"properties": {name: None}}, headers=headers)
         assert f"/body/properties/{name}" in pointers(assert_problem(response, 422))
     assert _offers_null(properties["description"]) and _offers_null(properties["zoning"])
+
+
+async def test_every_documented_crs_spelling_is_taken(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    query = {p["name"]: p["schema"] for p in _operation(app, "get", "/v1/plots")["parameters"]}
+    assert query["crs"]["enum"] == query["bbox-crs"]["enum"] == crs_spellings()
+    for spelling in crs_spellings():
+        response = await client.get("/v1/plots", params={"crs": spelling, "bbox-crs": spelling})
+        assert response.status_code == 200, spelling
+    header = {p["name"]: p["schema"] for p in _operation(app, "post", "/v1/plots")["parameters"]}
+    assert header["Content-Crs"]["enum"] == crs_spellings(bracketed=True)
+    for spelling in crs_spellings(bracketed=True):
+        assert _input_crs(spelling).uri in SUPPORTED_CRS
+    assert_problem(await client.get("/v1/plots", params={"crs": "EPSG:1234"}), 422)
+
+
+async def test_bbox_pattern_admits_what_the_server_reads(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    query = {p["name"]: p["schema"] for p in _operation(app, "get", "/v1/plots")["parameters"]}
+    pattern = re.compile(query["bbox"]["anyOf"][0]["pattern"])
+    for bbox in ("1,2,3,4", " 1 , 2 ,3,4", "1e1,2,3E+1,4", ".5,-1,2.,+3", "0.000123456789,1,2,3"):
+        assert pattern.search(bbox), bbox
+        assert (await client.get("/v1/plots", params={"bbox": bbox})).status_code == 200, bbox
+    for bbox in ("1,2,3", "1,2,nan,4", "1e999,0,1,1", "a,b,c,d", "1;2;3;4", ""):
+        assert not pattern.search(bbox), bbox
+        response = await client.get("/v1/plots", params={"bbox": bbox})
+        assert "/query/bbox" in pointers(assert_problem(response, 422)), bbox
+
+
+async def test_bbox_beyond_its_crs_is_422_not_500(client: httpx.AsyncClient) -> None:
+    # Longitude 300 or latitude 95 cannot be transformed; found by fuzzing (was a 500).
+    for bbox, crs in (
+        ("100,2,300,4", "EPSG:4326"),
+        ("-10,40,10,95", "CRS84"),
+        ("0,0,1,1e20", "EPSG:3857"),
+    ):
+        response = await client.get("/v1/plots", params={"bbox": bbox, "bbox-crs": crs})
+        assert "/query/bbox" in pointers(assert_problem(response, 422)), bbox
+    # The whole valid area of every CRS is usable.
+    for crs in SUPPORTED_CRS.values():
+        bbox = ",".join(f"{v:.6f}" for v in CRS_BOUNDS[crs.srid])
+        response = await client.get("/v1/plots", params={"bbox": bbox, "bbox-crs": crs.uri})
+        assert response.status_code == 200, (crs.uri, response.text)

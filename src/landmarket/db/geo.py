@@ -48,6 +48,16 @@ DEFAULT_CRS = SUPPORTED_CRS[CRS84]
 _SHORT = re.compile(r"^(?:EPSG:|urn:ogc:def:crs:EPSG::)(\d+)$", re.IGNORECASE)
 
 
+def crs_spellings(*, bracketed: bool = False) -> list[str]:
+    """The values :func:`parse_crs` takes, as an OpenAPI ``enum``: every supported CRS as OGC
+    URI, ``EPSG:n`` and ``urn:ogc:def:crs:EPSG::n``, and CRS84 as ``CRS84``/``OGC:CRS84``;
+    ``bracketed`` adds the URIs in angle brackets, the form of the Content-Crs header."""
+    names = [*SUPPORTED_CRS, "CRS84", "OGC:CRS84"]
+    for srid in dict.fromkeys(c.srid for c in SUPPORTED_CRS.values()):
+        names += [f"EPSG:{srid}", f"urn:ogc:def:crs:EPSG::{srid}"]
+    return [f"<{uri}>" for uri in SUPPORTED_CRS] + names if bracketed else names
+
+
 def parse_crs(value: str | None, pointer: str = "/query/crs") -> Crs:
     """Resolve an OGC CRS URI (or the common ``EPSG:n`` shorthand) to a supported CRS."""
     if value is None or value == "":

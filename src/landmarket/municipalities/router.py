@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from landmarket.core.errors import problem_responses
 from landmarket.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
-from landmarket.db.geo import SUPPORTED_CRS, content_crs_header, parse_crs
+from landmarket.db.geo import content_crs_header, crs_spellings, parse_crs
 from landmarket.db.session import SessionDep
 from landmarket.municipalities import service
 from landmarket.municipalities.schemas import (
@@ -33,8 +33,8 @@ AgsPath = Annotated[
 CrsQuery = Annotated[
     str | None,
     Query(
-        description="Output CRS as OGC URI or EPSG:n; default CRS84 (lon/lat). Supported: "
-        + ", ".join(SUPPORTED_CRS)
+        description="Output CRS as OGC URI or EPSG:n; default CRS84 (lon/lat)",
+        json_schema_extra={"enum": crs_spellings()},
     ),
 ]
 

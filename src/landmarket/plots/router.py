@@ -17,10 +17,11 @@ from landmarket.auth.principal import AuthPrincipal
 from landmarket.core.errors import FieldError, ValidationFailed, problem_responses
 from landmarket.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from landmarket.core.versioning import etag
-from landmarket.db.geo import Crs, content_crs_header, parse_crs
+from landmarket.db.geo import Crs, content_crs_header, crs_spellings, parse_crs
 from landmarket.db.session import SessionDep
 from landmarket.idempotency.deps import IdempotencyDep, idempotency_responses
 from landmarket.plots import service
+from landmarket.plots.geometry import bbox_problem
 from landmarket.plots.imports import service as import_service
 from landmarket.plots.imports.schemas import ImportMode, PlotImport, PlotImportReport
 from landmarket.plots.models import Category, PlotStatus, Zoning
@@ -52,7 +53,18 @@ router = APIRouter(tags=["plots"])
 PlotWriter = Annotated[AuthPrincipal, Depends(require_kinds(OrgKind.municipality, OrgKind.admin))]
 CrsParam = Annotated[
     str | None,
-    Query(description="Output CRS as an OGC URI; default CRS84 (lon/lat)"),
+    Query(
+        description="Output CRS as an OGC URI; default CRS84 (lon/lat)",
+        json_schema_extra={"enum": crs_spellings()},
+    ),
+]
+BboxCrsParam = Annotated[
+    str | None,
+    Query(
+        alias="bbox-crs",
+        description="CRS of `bbox`; default CRS84",
+        json_schema_extra={"enum": crs_spellings()},
+    ),
 ]
 ContentCrs = Annotated[
     str | None,
@@ -60,6 +72,7 @@ ContentCrs = Annotated[
         alias="Content-Crs",
         description="CRS of the request geometry, e.g. `<http://www.opengis.net/def/crs/EPSG/0/25832>`;"
         " default CRS84",
+        json_schema_extra={"enum": crs_spellings(bracketed=True)},
     ),
 ]
 IfMatch = Annotated[str | None, Header(alias="If-Match", description="ETag of your last read")]
@@ -98,7 +111,13 @@ def _feature_response(
     )
 
 
-def _bbox(value: str | None) -> tuple[float, float, float, float] | None:
+# Bounded digits so every match is a finite float.
+_NUMBER = r"\s*[+-]?(?:[0-9]{1,30}(?:\.[0-9]{0,30})?|\.[0-9]{1,30})(?:[eE][+-]?[0-9]{1,2})?\s*"
+# Four comma-separated decimal numbers, as `_bbox` reads them with float().
+BBOX_PATTERN = rf"^{_NUMBER},{_NUMBER},{_NUMBER},{_NUMBER}$"
+
+
+def _bbox(value: str | None, crs: Crs) -> tuple[float, float, float, float] | None:
     if value is None:
         return None
     try:
@@ -115,6 +134,11 @@ def _bbox(value: str | None) -> tuple[float, float, float, float] | None:
         raise ValidationFailed(
             "bbox minimum exceeds its maximum",
             errors=[FieldError(pointer="/query/bbox", detail="min must not exceed max")],
+        )
+    outside = bbox_problem((min_x, min_y, max_x, max_y), crs)
+    if outside is not None:
+        raise ValidationFailed(
+            f"bbox {outside}", errors=[FieldError(pointer="/query/bbox", detail=outside)]
         )
     return min_x, min_y, max_x, max_y
 
@@ -137,9 +161,13 @@ async def list_plots(
     ] = None,
     region: Annotated[str | None, Query(description="Region slug")] = None,
     bbox: Annotated[
-        str | None, Query(description="minx,miny,maxx,maxy in `bbox-crs` (default CRS84)")
+        str | None,
+        Query(
+            description="minx,miny,maxx,maxy in `bbox-crs` (default CRS84)",
+            pattern=BBOX_PATTERN,
+        ),
     ] = None,
-    bbox_crs: Annotated[str | None, Query(alias="bbox-crs")] = None,
+    bbox_crs: BboxCrsParam = None,
     zoning: Annotated[list[Zoning] | None, Query()] = None,
     category: Annotated[list[Category] | None, Query()] = None,
     plot_status: Annotated[list[PlotStatus] | None, Query(alias="status")] = None,
@@ -159,11 +187,12 @@ async def list_plots(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Response:
     out_crs = parse_crs(crs)
+    in_crs = parse_crs(bbox_crs, pointer="/query/bbox-crs")
     filters = PlotFilter(
         municipalities=municipality or (),
         region=region,
-        bbox=_bbox(bbox),
-        bbox_crs=parse_crs(bbox_crs, pointer="/query/bbox-crs"),
+        bbox=_bbox(bbox, in_crs),
+        bbox_crs=in_crs,
         zoning=zoning or (),
         category=category or (),
         status=plot_status or (),
