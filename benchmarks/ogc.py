@@ -1,19 +1,26 @@
 """Benchmark: OGC API items (small bbox, limit=100) and z14 vector tiles, against tipg and pgbench.
 
-    python -m benchmarks.ogc [--plots 100000] [--requirements 10000] [--seconds 20]
-        [--concurrency 4] [--results benchmarks/results]
+    python -m benchmarks.ogc [--size national|regional] [--workers 1 2] [--duration 20]
+        [--warmup 5] [--rounds 2] [--concurrency 4] [--tipg-venv /tmp/tipg-venv]
+        [--results benchmarks/results] [--json PATH]
 
-On the shared dataset (``benchmarks.dataset.ensure_dataset``, FrankfurtRheinMain), in one run:
+On the shared dataset (``benchmarks.dataset``), for each worker count N, in one run:
 
-1. ``landmarket serve`` (1 worker) on 127.0.0.1: ``/ogc/collections/plots/items?bbox=...&limit=100``
-   and ``/ogc/collections/plots/tiles/WebMercatorQuad/14/x/y``;
-2. tipg (developmentseed; pip-installed into its own virtualenv, ``--tipg-venv``, 1 worker) on
-   the same ``plots`` table: the same bbox and limit with ``status=published`` and the same
-   properties, and its tile endpoint for the same tile;
-3. pgbench running the SQL our items endpoint sends (compiled with its literals), prepared.
+1. ``landmarket serve`` (N workers) on 127.0.0.1: ``/ogc/collections/plots/items?bbox=...&
+   limit=100`` and ``/ogc/collections/plots/tiles/WebMercatorQuad/14/x/y``;
+2. tipg (developmentseed; pip-installed into its own virtualenv, ``--tipg-venv``, N workers)
+   on the same ``plots`` table: the same bbox and limit with ``status=published`` and the
+   same properties, and its tile endpoint for the same tile (checked: same feature count);
+3. pgbench running the SQL our items endpoint sends (its kept statement compiled with the
+   request's values as literals), prepared.
 
-Requests come from ApacheBench (``ab -k``) at the same concurrency for every server; pgbench
-uses as many clients. Reported: requests (transactions) per second and the ratios.
+The box: 600 m around the median published plot, its side doubled until it holds at least
+``MIN_FEATURES`` published plots (national plots are sparse); the tile is the z14 tile of that
+plot. Requests come from ApacheBench (``ab -k``) at the same concurrency for every server;
+pgbench uses as many clients. Both servers log at WARNING (no access log line per request),
+neither is rate limited. Each round measures ours, tipg and pgbench back to back (after a
+warm-up each), so the ratios of a round share the machine's state; reported are the rounds
+and their means.
 """
 
 from __future__ import annotations
@@ -21,94 +28,153 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import math
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
 from sqlalchemy import text
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
-from benchmarks.common import RESULTS, free_port, machine, start_server, stop_server, versions
-from benchmarks.dataset import ensure_dataset
+from benchmarks import summary
+from benchmarks.common import (
+    RESULTS,
+    free_port,
+    libpq_url,
+    machine,
+    pgbench,
+    start_server,
+    stop_server,
+    versions,
+)
+from benchmarks.dataset import SOURCES, DatasetInfo, dataset
 from landmarket.db.geo import DEFAULT_CRS
 from landmarket.db.session import async_url
 from landmarket.ogc import repository
 from landmarket.ogc.collections import COLLECTIONS, PLOT_PROPERTIES, PLOT_TILE_PROPERTIES
 
 BOX_METRES = 600
+MIN_FEATURES = 10
 PLOTS = COLLECTIONS["plots"]
+TARGETS = {"items tipg": 6.0, "items pgbench": 0.6, "tiles tipg": 2.0}
 
 
-def libpq_url(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+@dataclass(frozen=True)
+class Area:
+    box: tuple[float, float, float, float]  # CRS84
+    side_m: int
+    tile: tuple[int, int]  # z14 column, row
+    in_box: int  # published plots in the box
 
 
-async def pick_area(url: str) -> tuple[tuple[float, ...], tuple[int, int], int]:
-    """A small CRS84 box around the median published plot, its z14 tile, plots in the box."""
+@dataclass
+class Config:
+    """The figures of one worker count: requests/s per round for each measurement."""
+
+    workers: int
+    rounds: dict[str, list[float]] = field(default_factory=dict)
+
+    def add(self, name: str, value: float) -> None:
+        self.rounds.setdefault(name, []).append(value)
+
+    def mean(self, name: str) -> float:
+        return statistics.fmean(self.rounds[name])
+
+
+async def pick_area(url: str) -> Area:
     engine = create_async_engine(async_url(url))
     try:
         async with engine.connect() as conn:
-            row = (
+            centre = (
                 await conn.execute(
                     text(
-                        "WITH c AS (SELECT ST_Centroid(geom) AS p FROM plots "
-                        "WHERE status = 'published' ORDER BY id "
+                        "SELECT ST_X(ll), ST_Y(ll) FROM (SELECT ST_Transform(ST_Centroid(geom), "
+                        "4326) AS ll FROM plots WHERE status = 'published' ORDER BY id "
                         "OFFSET (SELECT count(*) / 2 FROM plots WHERE status = 'published') "
-                        "LIMIT 1), b AS (SELECT ST_Transform(ST_Expand(p, :half), 4326) AS e, "
-                        "ST_Transform(p, 4326) AS ll, p FROM c) "
-                        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e), "
-                        "ST_X(ll), ST_Y(ll), "
-                        "(SELECT count(*) FROM plots, b WHERE status = 'published' "
-                        "AND ST_Intersects(geom, ST_Expand(b.p, :half))) FROM b"
-                    ),
-                    {"half": BOX_METRES / 2},
+                        "LIMIT 1) c"
+                    )
                 )
             ).one()
+            lon, lat = float(centre[0]), float(centre[1])
+            side = float(BOX_METRES)
+            for _ in range(40):
+                box, ours, corners = await _box_counts(conn, lon, lat, side)
+                # tipg projects the box's four corners, we follow its curved edges: a plot
+                # right at an edge can be in one and not the other, so such boxes are skipped.
+                if ours >= MIN_FEATURES and ours == corners:
+                    break
+                side *= 1.25
+            else:
+                raise SystemExit(f"no box around {lon}, {lat} with {MIN_FEATURES} plots")
     finally:
         await engine.dispose()
-    box = tuple(round(float(v), 6) for v in row[:4])
-    lon, lat = float(row[4]), float(row[5])
-    import math
-
     n = 2**14
     x = int((lon + 180) / 360 * n)
     y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
-    return box, (x, y), int(row[6])
+    return Area(box, round(side), (x, y), ours)
 
 
-def items_sql(box: tuple[float, ...]) -> str:
-    where = repository.conditions(
-        PLOTS,
-        bbox=(box[0], box[1], box[2], box[3]),
-        bbox_crs=DEFAULT_CRS,
-        interval=None,
-        properties={},
-        cql=None,
+async def _box_counts(
+    conn: AsyncConnection, lon: float, lat: float, side: float
+) -> tuple[tuple[float, float, float, float], int, int]:
+    """The CRS84 box of ``side`` metres around lon/lat (rounded as the clients send it) and
+    the published plots in it: as our items endpoint counts, and with the corners projected."""
+    row = (
+        await conn.execute(
+            text(
+                "SELECT ST_XMin(w), ST_YMin(w), ST_XMax(w), ST_YMax(w) FROM (SELECT "
+                "ST_Transform(ST_Expand(ST_Transform(ST_SetSRID(ST_MakePoint(:lon, :lat), "
+                "4326), 25832), :half), 4326) AS w) t"
+            ),
+            {"lon": lon, "lat": lat, "half": side / 2},
+        )
+    ).one()
+    box = (round(row[0], 6), round(row[1], 6), round(row[2], 6), round(row[3], 6))
+    query = repository.count(PLOTS, _where(box))
+    ours = int(await conn.scalar(query.statement, query.params) or 0)
+    corners = await conn.scalar(
+        text(
+            "SELECT count(*) FROM plots WHERE status = 'published' AND ST_Intersects(geom, "
+            "ST_Transform(ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326), 25832))"
+        ),
+        dict(zip(("x0", "y0", "x1", "y1"), box, strict=True)),
     )
-    stmt = repository.page_statement(PLOTS, DEFAULT_CRS, where, after=None, before=None, limit=100)
-    compiled = stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
+    return box, ours, int(corners or 0)
+
+
+def _where(box: tuple[float, float, float, float]) -> repository.Where:
+    return repository.where(
+        PLOTS, bbox=box, bbox_crs=DEFAULT_CRS, interval=None, properties={}, cql=None
+    )
+
+
+def items_sql(box: tuple[float, float, float, float]) -> str:
+    """The statement of ``/ogc/collections/plots/items?bbox=...&limit=100``, values inlined."""
+    query = repository.page(PLOTS, DEFAULT_CRS, _where(box), after=None, before=None, limit=100)
+    stmt = query.statement.params(**query.params)
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    compiled = stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
     sql = str(compiled).replace("\n", " ")
     # pgbench reads ":MI" and ":SS" as its variables; a constant concatenation (folded by the
     # planner) spells the same to_char format without them.
     fmt = '''YYYY-MM-DD"T"HH24:MI:SS.US"Z"'''
     assert f"'{fmt}'" in sql
-    return (
-        sql.replace(f"'{fmt}'", "('YYYY-MM-DD\"T\"HH24' || ':' || 'MI' || ':' || 'SS.US\"Z\"')")
-        + ";"
-    )
+    return sql.replace(f"'{fmt}'", "('YYYY-MM-DD\"T\"HH24' || ':' || 'MI' || ':' || 'SS.US\"Z\"')")
 
 
-def ab(url: str, seconds: int, concurrency: int) -> float:
+def ab(url: str, seconds: float, concurrency: int) -> float:
     # -n caps the run; -t ends it; the whole body is read so large responses cost what they cost.
-    command = ["ab", "-q", "-k", "-c", str(concurrency), "-t", str(seconds), "-n", "10000000", url]
+    command = ["ab", "-q", "-k", "-c", str(concurrency), "-t", str(max(1, round(seconds)))]
+    command += ["-n", "10000000", url]
     out = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 60)
     failed = re.search(r"Non-2xx responses:\s+(\d+)", out.stdout)
     if failed:
@@ -118,23 +184,11 @@ def ab(url: str, seconds: int, concurrency: int) -> float:
     return float(match.group(1))
 
 
-def pgbench(dsn: str, sql: str, seconds: int, clients: int) -> float:
-    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as fh:
-        fh.write(sql + "\n")
-    command = ["pgbench", "-n", "-M", "prepared", "-c", str(clients), "-j", str(min(clients, 2))]
-    command += ["-T", str(seconds), "-f", fh.name, dsn]
-    out = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 60)
-    Path(fh.name).unlink()
-    match = re.search(r"tps = ([\d.]+) \(without initial connection time\)", out.stdout)
-    assert match, out.stdout + out.stderr
-    return float(match.group(1))
-
-
-def start_tipg(venv: Path, dsn: str, port: int, log: Path) -> subprocess.Popen[bytes]:
+def start_tipg(venv: Path, dsn: str, port: int, workers: int, log: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DATABASE_URL": dsn, "TIPG_DB_SCHEMAS": '["public"]'}
     env["TIPG_DB_TABLES"] = '["public.plots"]'
     command = [str(venv / "bin/uvicorn"), "tipg.main:app", "--host", "127.0.0.1"]
-    command += ["--port", str(port), "--workers", "1", "--log-level", "warning"]
+    command += ["--port", str(port), "--workers", str(workers), "--log-level", "warning"]
     process = subprocess.Popen(command, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -160,121 +214,196 @@ def check(url: str, expect: int | None = None) -> int:
     return len(r.content)
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
-    info = ensure_dataset("regional", args.plots, args.requirements)
-    logs = Path(tempfile.mkdtemp(prefix="landmarket-ogc-bench-"))
-    processes: list[subprocess.Popen[bytes]] = []
+def urls(ours_port: int, tipg_port: int, area: Area) -> dict[str, tuple[str, str]]:
+    ours = f"http://127.0.0.1:{ours_port}/ogc/collections/plots"
+    theirs = f"http://127.0.0.1:{tipg_port}/collections/public.plots"
+    bbox = ",".join(str(v) for v in area.box)
+    x, y = area.tile
+    return {
+        "items": (
+            f"{ours}/items?bbox={bbox}&limit=100",
+            f"{theirs}/items?bbox={bbox}&limit=100&status=published"
+            f"&properties={','.join(PLOT_PROPERTIES)}",
+        ),
+        "tiles": (
+            f"{ours}/tiles/WebMercatorQuad/14/{x}/{y}",
+            f"{theirs}/tiles/WebMercatorQuad/14/{x}/{y}?status=published"
+            f"&properties={','.join(PLOT_TILE_PROPERTIES)}",
+        ),
+    }
+
+
+def measure(
+    info: DatasetInfo, args: argparse.Namespace, area: Area, sql: str, workers: int, logs: Path
+) -> tuple[Config, dict[str, tuple[int, int]]]:
+    dsn = libpq_url(info.url)
+    env = info.env() | {"LANDMARKET_LOG_LEVEL": "WARNING"}
+    ours_port, tipg_port = free_port(), free_port()
+    processes = [
+        start_server(env, ours_port, logs / f"ogc-serve-{workers}.log", workers=workers),
+        start_tipg(args.tipg_venv, dsn, tipg_port, workers, logs / f"ogc-tipg-{workers}.log"),
+    ]
+    config = Config(workers)
     try:
-        dsn = libpq_url(info.url)
-        box, (tx, ty), in_box = asyncio.run(pick_area(info.url))
-        bbox = ",".join(str(v) for v in box)
-        ours_port, tipg_port = free_port(), free_port()
-        processes.append(start_server(info.env(), ours_port, logs / "landmarket.log"))
-        processes.append(start_tipg(args.tipg_venv, dsn, tipg_port, logs / "tipg.log"))
-        ours = f"http://127.0.0.1:{ours_port}/ogc/collections/plots"
-        theirs = f"http://127.0.0.1:{tipg_port}/collections/public.plots"
-        urls = {
-            "items": (
-                f"{ours}/items?bbox={bbox}&limit=100",
-                f"{theirs}/items?bbox={bbox}&limit=100&status=published"
-                f"&properties={','.join(PLOT_PROPERTIES)}",
-            ),
-            "tiles": (
-                f"{ours}/tiles/WebMercatorQuad/14/{tx}/{ty}",
-                f"{theirs}/tiles/WebMercatorQuad/14/{tx}/{ty}?status=published"
-                f"&properties={','.join(PLOT_TILE_PROPERTIES)}",
-            ),
-        }
-        expected = min(in_box, 100)
+        pair = urls(ours_port, tipg_port, area)
+        expected = min(area.in_box, 100)
         sizes = {
-            "items": (check(urls["items"][0], expected), check(urls["items"][1], expected)),
-            "tiles": (check(urls["tiles"][0]), check(urls["tiles"][1])),
+            "items": (check(pair["items"][0], expected), check(pair["items"][1], expected)),
+            "tiles": (check(pair["tiles"][0]), check(pair["tiles"][1])),
         }
-        sql = items_sql(box)
-        results: dict[str, float] = {}
-        for name, (mine, other) in urls.items():
-            for label, url in (("landmarket", mine), ("tipg", other)):
-                ab(url, 2, args.concurrency)  # warm-up: pools, caches, prepared statements
-                results[f"{name} {label}"] = ab(url, args.seconds, args.concurrency)
-        pgbench(dsn, sql, 2, args.concurrency)
-        results["items pgbench"] = pgbench(dsn, sql, args.seconds, args.concurrency)
-        pg, postgis = asyncio.run(versions(info.url))
-        load = "/".join(f"{v:.1f}" for v in os.getloadavg())
-        return {
-            "results": results,
-            "sizes": sizes,
-            "bbox": bbox,
-            "tile": f"14/{tx}/{ty}",
-            "in_box": in_box,
-            "sql": sql,
-            "versions": (pg, postgis),
-            "load": load,
-            "dataset": f"regional, {info.plots} plots, {info.requirements} requirements",
-        }
+        for r in range(args.rounds):
+            for name, (mine, other) in pair.items():
+                for label, url in (("landmarket", mine), ("tipg", other)):
+                    ab(url, args.warmup, args.concurrency)  # pools, caches, prepared plans
+                    rps = ab(url, args.duration, args.concurrency)
+                    config.add(f"{name} {label}", rps)
+                    print(f"[ogc] workers={workers} round {r + 1} {name} {label}: {rps:.0f}/s")
+            pgbench(dsn, [sql], args.warmup, args.concurrency)
+            tps = pgbench(dsn, [sql], args.duration, args.concurrency)
+            config.add("items pgbench", tps)
+            print(f"[ogc] workers={workers} round {r + 1} items pgbench: {tps:.0f} tps")
     finally:
         for process in processes:
             stop_server(process)
-        info.stop()
+    return config, sizes
 
 
-def report(args: argparse.Namespace, out: dict[str, Any]) -> str:
-    r = out["results"]
-    items, tiles = r["items landmarket"], r["tiles landmarket"]
+def ratios(config: Config) -> dict[str, float]:
+    items, tiles = config.mean("items landmarket"), config.mean("tiles landmarket")
+    return {
+        "items tipg": items / config.mean("items tipg"),
+        "items pgbench": items / config.mean("items pgbench"),
+        "tiles tipg": tiles / config.mean("tiles tipg"),
+    }
+
+
+def report(
+    args: argparse.Namespace,
+    info: DatasetInfo,
+    area: Area,
+    sql: str,
+    configs: Sequence[Config],
+    sizes: dict[str, tuple[int, int]],
+    pg_versions: tuple[str, str],
+    load: str,
+) -> str:
     lines = [
-        "# OGC API: items and vector tiles vs tipg and pgbench",
+        f"# OGC API: items and vector tiles vs tipg and pgbench ({args.size})",
         "",
         f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {machine()}; "
-        f"PostgreSQL {out['versions'][0]}, PostGIS {out['versions'][1]}.",
-        f"Dataset: {out['dataset']} (`benchmarks.dataset`). Concurrency {args.concurrency}, "
-        f"{args.seconds} s per measurement after a 2 s warm-up; one worker per server. "
-        f"Load average (1/5/15 min) at the end: {out['load']}.",
+        f"PostgreSQL {pg_versions[0]}, PostGIS {pg_versions[1]}.",
+        f"Dataset: {args.size}, {info.plots} plots, {info.requirements} requirements "
+        f"(`benchmarks.dataset`). ApacheBench `-k` at concurrency {args.concurrency}, "
+        f"{args.duration:g} s per measurement after a {args.warmup:g} s warm-up, "
+        f"{args.rounds} round(s) per worker count; tipg runs with as many workers as "
+        f"landmarket. Load average (1/5/15 min) at the end: {load}.",
         "",
         "Command: `" + " ".join(["python -m benchmarks.ogc", *sys.argv[1:]]) + "`",
         "",
-        f"Items: bbox `{out['bbox']}` (CRS84, {BOX_METRES} m square, {out['in_box']} published "
-        f"plots), `limit=100`; tile `{out['tile']}`. Body bytes (landmarket / tipg): items "
-        f"{out['sizes']['items'][0]} / {out['sizes']['items'][1]}, tile "
-        f"{out['sizes']['tiles'][0]} / {out['sizes']['tiles'][1]}.",
+        f"Items: bbox `{','.join(map(str, area.box))}` (CRS84, {area.side_m} m square, "
+        f"{area.in_box} published plots), `limit=100`; tile `14/{area.tile[0]}/{area.tile[1]}`. "
+        f"Body bytes (landmarket / tipg): items {sizes['items'][0]} / {sizes['items'][1]}, "
+        f"tile {sizes['tiles'][0]} / {sizes['tiles'][1]}.",
         "",
-        "| what | req/s | ratio | target |",
-        "|---|---:|---:|---|",
-        f"| items landmarket | {items:.0f} | | |",
-        f"| items tipg | {r['items tipg']:.0f} | {items / r['items tipg']:.2f}x | >= 6x |",
-        f"| items pgbench (same SQL, prepared) | {r['items pgbench']:.0f} | "
-        f"{items / r['items pgbench']:.0%} | >= 60 % |",
-        f"| tiles z14 landmarket | {tiles:.0f} | | |",
-        f"| tiles z14 tipg | {r['tiles tipg']:.0f} | {tiles / r['tiles tipg']:.2f}x | >= 2x |",
+        "| workers | what | req/s (rounds) | mean | ratio | target |",
+        "|---:|---|---|---:|---:|---|",
+    ]
+    for c in configs:
+        r = ratios(c)
+
+        def row(name: str, ratio: str = "", target: str = "", c: Config = c) -> str:
+            each = ", ".join(f"{v:,.0f}" for v in c.rounds[name])
+            return f"| {c.workers} | {name} | {each} | {c.mean(name):,.0f} | {ratio} | {target} |"
+
+        lines += [
+            row("items landmarket"),
+            row("items tipg", f"{r['items tipg']:.2f}x", ">= 6x"),
+            row("items pgbench", f"{r['items pgbench']:.0%}", ">= 60 %"),
+            row("tiles landmarket"),
+            row("tiles tipg", f"{r['tiles tipg']:.2f}x", ">= 2x"),
+        ]
+    lines += [
         "",
-        "The pgbench SQL (what `/ogc/collections/plots/items` sends, literals inlined):",
+        "Ratios are landmarket's mean over the baseline's mean of the same worker count "
+        "(`items pgbench`: landmarket's requests/s as a share of pgbench's transactions/s).",
+        "",
+        "The pgbench SQL (what `/ogc/collections/plots/items` sends, values inlined):",
         "",
         "```sql",
-        out["sql"],
+        sql,
         "```",
         "",
     ]
     return "\n".join(lines)
 
 
+def summary_rows(configs: Sequence[Config], details: str) -> list[summary.Row]:
+    rows = []
+    for c in configs:
+        r = ratios(c)
+        setting = f"{c.workers} worker(s), ab -c 4"
+        for key, scenario, base in (
+            ("items tipg", "OGC items, small bbox, limit=100", "tipg"),
+            ("items pgbench", "OGC items, small bbox, limit=100", "pgbench"),
+            ("tiles tipg", "OGC tiles, z14", "tipg"),
+        ):
+            ours = c.mean(f"{key.split()[0]} landmarket")
+            target = TARGETS[key]
+            rows.append(
+                summary.Row(
+                    scenario=scenario,
+                    setting=setting,
+                    figure="requests/s",
+                    ours=ours,
+                    baseline=base,
+                    baseline_value=c.mean(key),
+                    ratio=r[key],
+                    target=f">= {target:g}x {base}",
+                    met=r[key] >= target,
+                    details=details,
+                )
+            )
+    return rows
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--size", choices=sorted(SOURCES), default="national")
     parser.add_argument("--plots", type=int, default=100_000)
     parser.add_argument("--requirements", type=int, default=10_000)
-    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds per measurement")
+    parser.add_argument("--warmup", type=float, default=5.0, help="seconds before each")
+    parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--tipg-venv", type=Path, default=Path("/tmp/tipg-venv"))  # noqa: S108
     parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--json", type=Path, help="also write the summary rows here")
     args = parser.parse_args()
     if not (args.tipg_venv / "bin/uvicorn").exists():
         raise SystemExit(
             f"no tipg in {args.tipg_venv}: python3 -m venv {args.tipg_venv} && "
-            f"{args.tipg_venv}/bin/pip install tipg uvicorn"
+            f"{args.tipg_venv}/bin/pip install tipg uvicorn (or make bench-deps)"
         )
-    out = run(args)
-    text_out = report(args, out)
-    print(text_out)
+    with dataset(args.size, args.plots, args.requirements) as info:
+        area = asyncio.run(pick_area(info.url))
+        sql = items_sql(area.box)
+        logs = Path(tempfile.mkdtemp(prefix="landmarket-ogc-bench-"))
+        print(f"[ogc] server logs in {logs}; {area}", flush=True)
+        configs: list[Config] = []
+        sizes: dict[str, tuple[int, int]] = {}
+        for workers in args.workers:
+            config, sizes = measure(info, args, area, sql, workers, logs)
+            configs.append(config)
+        pg_versions = asyncio.run(versions(info.url))
+    load = "/".join(f"{v:.1f}" for v in os.getloadavg())
+    text_out = report(args, info, area, sql, configs, sizes, pg_versions, load)
     args.results.mkdir(parents=True, exist_ok=True)
-    name = f"{dt.date.today():%Y-%m-%d}-ogc.md"
-    (args.results / name).write_text(text_out, encoding="utf-8")
+    out: Path = args.results / f"{dt.date.today().isoformat()}-{args.size}-ogc.md"
+    out.write_text(text_out, encoding="utf-8")
+    print(text_out)
+    print(f"written to {out}")
+    summary.write(args.json, summary_rows(configs, out.name))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from landmarket.core.logs import configure_logging
 from landmarket.core.middleware import install_middleware
 from landmarket.core.openapi import install_openapi
 from landmarket.db.embedded import EmbeddedCluster, EmbeddedError
+from landmarket.db.reads import create_read_engine
 from landmarket.db.session import create_engine
 from landmarket.health.router import router as health_router
 from landmarket.matching.router import router as matching_router
@@ -64,12 +65,16 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine(database_url or resolve_database_url(settings), settings)
+        url = database_url or resolve_database_url(settings)
+        engine = create_engine(url, settings)
         app.state.engine = engine
         app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+        # Single-statement reads (the OGC API) on their own autocommit pool; see db.reads.
+        app.state.read_engine = create_read_engine(url, settings)
         try:
             yield
         finally:
+            await app.state.read_engine.dispose()
             await engine.dispose()
 
     app = FastAPI(
@@ -82,6 +87,10 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app.state.settings = settings
     install_error_handlers(app)
     install_openapi(app)
+    # The OGC API first: its items and tiles are the hottest public reads, and routes are
+    # matched in order (its paths all start with /ogc, so the order changes nothing else).
+    # Described by its own OpenAPI document at /ogc/api (OGC clients read that one).
+    app.include_router(ogc_router)
     app.include_router(health_router)
     app.include_router(municipalities_router, prefix="/v1")
     app.include_router(auth_router, prefix="/v1")
@@ -92,7 +101,5 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app.include_router(reports_router, prefix="/v1")
     app.include_router(auth_admin_router, prefix="/v1/admin")
     app.include_router(privacy_admin_router, prefix="/v1/admin")
-    # Described by its own OpenAPI document at /ogc/api (OGC clients read that one).
-    app.include_router(ogc_router, prefix="/ogc")
     install_middleware(app, settings)
     return app

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from landmarket.db.geo import DEFAULT_CRS, SUPPORTED_CRS
@@ -19,12 +18,13 @@ PLOTS = COLLECTIONS["plots"]
 INDEXED = re.compile(r"Index Cond: \(geom && \$\d+\)")
 
 
-async def plan(session: AsyncSession, where: list[ColumnElement[bool]]) -> str:
+async def plan(session: AsyncSession, where: repository.Where) -> str:
     # count(*) has no ORDER BY id, so the planner is free to pick the spatial index.
-    stmt = select(func.count()).select_from(PLOTS.table).where(*where)
+    query = repository.count(PLOTS, where)
     conn = await session.connection()
-    compiled: Any = stmt.compile(dialect=conn.dialect)
-    params = tuple(compiled.params[k] for k in compiled.positiontup)
+    compiled: Any = query.statement.compile(dialect=conn.dialect)
+    values = compiled.construct_params(query.params)
+    params = tuple(values[k] for k in compiled.positiontup)
     await conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
     rows = await conn.exec_driver_sql("EXPLAIN " + str(compiled), params)
     return "\n".join(r[0] for r in rows)
@@ -34,7 +34,7 @@ async def test_bbox_and_s_intersects_use_the_gist_index(
     session: AsyncSession, ogc_world: OgcWorld
 ) -> None:
     for bbox_crs in (DEFAULT_CRS, SUPPORTED_CRS["http://www.opengis.net/def/crs/EPSG/0/4326"]):
-        where = repository.conditions(
+        where = repository.where(
             PLOTS,
             bbox=(8.5, 49.9, 8.8, 50.1),
             bbox_crs=bbox_crs,
@@ -47,7 +47,7 @@ async def test_bbox_and_s_intersects_use_the_gist_index(
     cql = cql2.to_sql(
         "S_INTERSECTS(geometry, BBOX(8.5, 49.9, 8.8, 50.1))", cql2.TEXT, PLOTS, DEFAULT_CRS
     )
-    where = repository.conditions(
+    where = repository.where(
         PLOTS, bbox=None, bbox_crs=DEFAULT_CRS, interval=None, properties={}, cql=cql
     )
     text = await plan(session, where)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.engine import make_url
@@ -41,14 +41,19 @@ def create_engine(url: str, settings: Settings) -> AsyncEngine:
         hide_parameters=True,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
-        connect_args={
-            "server_settings": {
-                "application_name": "landmarket",
-                "statement_timeout": str(settings.statement_timeout_ms),
-            },
-            "timeout": 5,
-        },
+        connect_args=connect_args(settings),
     )
+
+
+def connect_args(settings: Settings, application_name: str = "landmarket") -> dict[str, Any]:
+    """asyncpg connection arguments of every API engine (``db.reads`` has a second one)."""
+    return {
+        "server_settings": {
+            "application_name": application_name,
+            "statement_timeout": str(settings.statement_timeout_ms),
+        },
+        "timeout": 5,
+    }
 
 
 def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:

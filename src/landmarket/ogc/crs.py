@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from geoalchemy2 import functions as gf
-from sqlalchemy import ColumnElement, cast, func, select
+from sqlalchemy import ColumnElement, Float, bindparam, cast, func, select
 from sqlalchemy.dialects.postgresql import JSON
 
 from landmarket.db.base import STORAGE_SRID
@@ -53,13 +53,34 @@ def once(geom: ColumnElement[Any]) -> ColumnElement[Any]:
 
 
 def envelope(bbox: tuple[float, float, float, float], crs: Crs) -> ColumnElement[Any]:
-    """A bbox (x/y order already normalised) in ``crs`` -> a polygon in storage CRS.
+    """A bbox (x/y order already normalised) in ``crs`` -> a polygon in storage CRS."""
+    return _box(*bbox, segment_length(bbox), crs)
 
-    Densified before projecting so its edges follow the curved outline of the box.
-    """
+
+# Names of the bound parameters of ``bound_envelope``, in bbox order, and its densification step.
+BBOX_PARAMS = ("bbox_min_x", "bbox_min_y", "bbox_max_x", "bbox_max_y")
+BBOX_STEP = "bbox_step"
+
+
+def bound_envelope(crs: Crs) -> ColumnElement[Any]:
+    """``envelope`` with the corners and ``segment_length`` as bound parameters
+    (``BBOX_PARAMS``, ``BBOX_STEP``), for statements that are built once and run many times."""
+    min_x, min_y, max_x, max_y = (bindparam(name, type_=Float) for name in BBOX_PARAMS)
+    return _box(min_x, min_y, max_x, max_y, bindparam(BBOX_STEP, type_=Float), crs)
+
+
+def bbox_params(bbox: tuple[float, float, float, float]) -> dict[str, float]:
+    return {**dict(zip(BBOX_PARAMS, bbox, strict=True)), BBOX_STEP: segment_length(bbox)}
+
+
+def segment_length(bbox: tuple[float, float, float, float]) -> float:
     min_x, min_y, max_x, max_y = bbox
+    return max(max_x - min_x, max_y - min_y) / 32 or 1.0
+
+
+def _box(min_x: Any, min_y: Any, max_x: Any, max_y: Any, step: Any, crs: Crs) -> ColumnElement[Any]:
+    # Densified before projecting so its edges follow the curved outline of the box.
     box: ColumnElement[Any] = func.ST_MakeEnvelope(min_x, min_y, max_x, max_y, crs.srid)
     if crs.srid == STORAGE_SRID:
         return box
-    step = max(max_x - min_x, max_y - min_y) / 32 or 1.0
     return gf.ST_Transform(func.ST_Segmentize(box, step), STORAGE_SRID)

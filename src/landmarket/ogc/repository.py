@@ -2,24 +2,82 @@
 
 Python only joins the feature texts of a page and wraps them in the collection's members;
 it never parses or re-encodes a feature.
+
+Statements are built once per shape (collection, output CRS, which filters, paging direction)
+with named bound parameters and kept; a request only supplies the values. Building and
+hashing a fresh statement of some hundred elements cost more than running it, while a kept
+statement's compiled SQL is found by its memoized cache key and the driver reuses the server's
+prepared statement. A CQL2 filter has the shape of its text, so a statement with one is built
+per request.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from functools import lru_cache
+from typing import Any, Literal
 
 from geoalchemy2 import Geometry
-from sqlalchemy import ColumnElement, DateTime, Select, Text, cast, func, literal, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Integer,
+    Select,
+    Text,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    select,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from landmarket.db import reads
 from landmarket.db.base import STORAGE_SRID
 from landmarket.db.geo import Crs
-from landmarket.ogc.collections import Collection
-from landmarket.ogc.crs import envelope, geometry_json, once
+from landmarket.ogc.collections import COLLECTIONS, Collection
+from landmarket.ogc.crs import bbox_params, bound_envelope, geometry_json, once
 
 _ISO_UTC = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
+Direction = Literal["first", "after", "before"]
+
+
+@dataclass(frozen=True)
+class Query:
+    """A (kept) statement and this request's values for its bound parameters."""
+
+    statement: Select[Any]
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which filters an items request has, not their values: with the collection, the output
+    CRS and the paging direction this picks the kept statement."""
+
+    bbox_crs: Crs | None = None  # None: no bbox
+    since: bool = False
+    until: bool = False
+    properties: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Where:
+    """An items request's filters: their shape, the values of their bound parameters and a
+    CQL2 predicate (its literals are bound parameters of its own)."""
+
+    filters: Filters
+    params: dict[str, Any]
+    cql: ColumnElement[bool] | None = None
+
+
+def constant(text: str) -> ColumnElement[str]:
+    # Keys of the JSON objects are fixed identifiers from collections.py, written into the
+    # SQL rather than sent as parameters with every execution.
+    assert text.isidentifier(), text
+    return literal_column(f"'{text}'", Text)
 
 
 def _json_value(collection: Collection, name: str) -> ColumnElement[Any]:
@@ -33,21 +91,21 @@ def _json_value(collection: Collection, name: str) -> ColumnElement[Any]:
 def feature_text(collection: Collection, crs: Crs) -> ColumnElement[str]:
     pairs: list[ColumnElement[Any]] = []
     for name in collection.properties:
-        pairs += [literal(name), _json_value(collection, name)]
+        pairs += [constant(name), _json_value(collection, name)]
     feature = func.json_build_object(
-        literal("type"),
-        literal("Feature"),
-        literal("id"),
+        constant("type"),
+        constant("Feature"),
+        constant("id"),
         collection.id_expr,
-        literal("geometry"),
+        constant("geometry"),
         geometry_json(collection.geometry, crs),
-        literal("properties"),
+        constant("properties"),
         func.json_build_object(*pairs),
     )
     return cast(feature, Text)
 
 
-def conditions(
+def where(
     collection: Collection,
     *,
     bbox: tuple[float, float, float, float] | None,
@@ -55,77 +113,160 @@ def conditions(
     interval: tuple[datetime | None, datetime | None] | None,
     properties: dict[str, Any],
     cql: ColumnElement[bool] | None,
-) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = [collection.base]
+) -> Where:
+    since, until = interval or (None, None)
+    params: dict[str, Any] = {f"p_{name}": value for name, value in properties.items()}
     if bbox is not None:
+        params.update(bbox_params(bbox))
+    if since is not None:
+        params["since"] = since
+    if until is not None:
+        params["until"] = until
+    filters = Filters(
+        bbox_crs=bbox_crs if bbox is not None else None,
+        since=since is not None,
+        until=until is not None,
+        properties=tuple(sorted(properties)),
+    )
+    return Where(filters, params, cql)
+
+
+def conditions(collection: Collection, where: Where) -> list[ColumnElement[bool]]:
+    """The WHERE clause of ``where`` (with bound parameters named as in ``where.params``)."""
+    found = list(_conditions(collection.id, where.filters))
+    return found if where.cql is None else [*found, where.cql]
+
+
+@lru_cache(maxsize=256)
+def _conditions(collection_id: str, filters: Filters) -> tuple[ColumnElement[bool], ...]:
+    collection = COLLECTIONS[collection_id]
+    out: list[ColumnElement[bool]] = [collection.base]
+    if filters.bbox_crs is not None:
         # The box is transformed, never the column, so the GiST index answers.
-        where.append(func.ST_Intersects(collection.geometry, once(envelope(bbox, bbox_crs))))
-    if interval is not None:
-        column = collection.table.c[collection.temporal]
-        start, end = interval
-        if start is not None:
-            where.append(column >= start)
-        if end is not None:
-            where.append(column <= end)
-    for name, value in properties.items():
-        where.append(collection.queryables[name].expr == value)
-    if cql is not None:
-        where.append(cql)
-    return where
+        box = once(bound_envelope(filters.bbox_crs))
+        out.append(func.ST_Intersects(collection.geometry, box))
+    temporal = collection.table.c[collection.temporal]
+    if filters.since:
+        out.append(temporal >= bindparam("since", type_=temporal.type))
+    if filters.until:
+        out.append(temporal <= bindparam("until", type_=temporal.type))
+    for name in filters.properties:
+        expr = collection.queryables[name].expr
+        out.append(expr == bindparam(f"p_{name}", type_=expr.type))
+    return tuple(out)
 
 
-def page_statement(
+def page(
     collection: Collection,
     crs: Crs,
-    where: Sequence[ColumnElement[bool]],
+    where: Where,
     *,
     after: Any | None,
     before: Any | None,
     limit: int,
-) -> Select[tuple[Any, str]]:
+) -> Query:
     """Keyset page: one row more than asked tells whether another page follows."""
+    params = {**where.params, "limit": limit + 1}
+    direction: Direction = "first"
+    if before is not None:
+        direction, params["before"] = "before", before
+    elif after is not None:
+        direction, params["after"] = "after", after
+    if where.cql is None:
+        return Query(_page(collection.id, crs, where.filters, direction), params)
+    return Query(_page_statement(collection, crs, conditions(collection, where), direction), params)
+
+
+@lru_cache(maxsize=256)
+def _page(collection_id: str, crs: Crs, filters: Filters, direction: Direction) -> Select[Any]:
+    collection = COLLECTIONS[collection_id]
+    return _page_statement(collection, crs, _conditions(collection_id, filters), direction)
+
+
+def _page_statement(
+    collection: Collection,
+    crs: Crs,
+    where: Sequence[ColumnElement[bool]],
+    direction: Direction,
+) -> Select[Any]:
     key = collection.id_expr
     stmt = select(key.label("id"), feature_text(collection, crs).label("feature")).where(*where)
-    if before is not None:
-        return stmt.where(key < before).order_by(key.desc()).limit(limit + 1)
-    if after is not None:
-        stmt = stmt.where(key > after)
-    return stmt.order_by(key).limit(limit + 1)
+    limit = bindparam("limit", type_=Integer)
+    if direction == "before":
+        return (
+            stmt.where(key < bindparam("before", type_=key.type)).order_by(key.desc()).limit(limit)
+        )
+    if direction == "after":
+        stmt = stmt.where(key > bindparam("after", type_=key.type))
+    return stmt.order_by(key).limit(limit)
 
 
-async def fetch_page(conn: AsyncConnection, stmt: Select[tuple[Any, str]]) -> list[tuple[Any, str]]:
-    return [(row[0], row[1]) for row in await conn.execute(stmt)]
+async def fetch_page(engine: AsyncEngine, query: Query) -> list[tuple[Any, str]]:
+    return [(row[0], row[1]) for row in await reads.rows(engine, query.statement, query.params)]
 
 
 async def stream_page(
-    conn: AsyncConnection, stmt: Select[tuple[Any, str]], chunk: int
+    conn: AsyncConnection, query: Query, chunk: int
 ) -> AsyncIterator[list[tuple[Any, str]]]:
     """Rows from a server-side cursor, ``chunk`` at a time (large pages stay out of memory)."""
-    result = await conn.stream(stmt.execution_options(yield_per=chunk))
+    stmt = query.statement.execution_options(yield_per=chunk)
+    result = await conn.stream(stmt, query.params)
     async for rows in result.partitions(chunk):
         yield [(row[0], row[1]) for row in rows]
 
 
-async def count(
-    conn: AsyncConnection, collection: Collection, where: Sequence[ColumnElement[bool]]
-) -> int:
-    stmt = select(func.count()).select_from(collection.table).where(*where)
-    return int(await conn.scalar(stmt) or 0)
+def count(collection: Collection, where: Where) -> Query:
+    if where.cql is None:
+        return Query(_count(collection.id, where.filters), where.params)
+    return Query(_count_statement(collection, conditions(collection, where)), where.params)
 
 
-async def feature(conn: AsyncConnection, collection: Collection, key: Any, crs: Crs) -> str | None:
-    stmt = select(feature_text(collection, crs)).where(collection.base, collection.id_expr == key)
-    return await conn.scalar(stmt)
+@lru_cache(maxsize=256)
+def _count(collection_id: str, filters: Filters) -> Select[Any]:
+    return _count_statement(COLLECTIONS[collection_id], _conditions(collection_id, filters))
 
 
-async def extent(conn: AsyncConnection, collection: Collection) -> list[float] | None:
-    """The collection's CRS84 bounding box (ST_Extent reads only the bounding boxes)."""
-    stored = func.ST_SetSRID(cast(func.ST_Extent(collection.geometry), Geometry), STORAGE_SRID)
-    box = func.ST_Transform(func.ST_Segmentize(stored, 1000.0), 4326)
-    stmt = select(func.ST_XMin(box), func.ST_YMin(box), func.ST_XMax(box), func.ST_YMax(box)).where(
-        collection.base
+def _count_statement(collection: Collection, where: Sequence[ColumnElement[bool]]) -> Select[Any]:
+    return select(func.count()).select_from(collection.table).where(*where)
+
+
+async def fetch_count(engine: AsyncEngine, query: Query) -> int:
+    return int(await reads.scalar(engine, query.statement, query.params) or 0)
+
+
+async def count_on(conn: AsyncConnection, query: Query) -> int:
+    """``fetch_count`` on a connection already in use (a streamed page's transaction)."""
+    return int(await conn.scalar(query.statement, query.params) or 0)
+
+
+async def feature(engine: AsyncEngine, collection: Collection, key: Any, crs: Crs) -> str | None:
+    text: str | None = await reads.scalar(engine, _feature(collection.id, crs), {"id": key})
+    return text
+
+
+@lru_cache(maxsize=32)
+def _feature(collection_id: str, crs: Crs) -> Select[Any]:
+    collection = COLLECTIONS[collection_id]
+    key = collection.id_expr
+    return select(feature_text(collection, crs)).where(
+        collection.base, key == bindparam("id", type_=key.type)
     )
-    row = (await conn.execute(stmt)).one()
+
+
+async def extent(engine: AsyncEngine, collection: Collection) -> list[float] | None:
+    """The collection's CRS84 bounding box (ST_Extent reads only the bounding boxes)."""
+    found = await reads.rows(engine, _extent(collection.id))
+    row = found[0]
     if row[0] is None:
         return None
     return [round(float(v), 7) for v in row]
+
+
+@lru_cache(maxsize=8)
+def _extent(collection_id: str) -> Select[Any]:
+    collection = COLLECTIONS[collection_id]
+    stored = func.ST_SetSRID(cast(func.ST_Extent(collection.geometry), Geometry), STORAGE_SRID)
+    box = func.ST_Transform(func.ST_Segmentize(stored, 1000.0), 4326)
+    return select(func.ST_XMin(box), func.ST_YMin(box), func.ST_XMax(box), func.ST_YMax(box)).where(
+        collection.base
+    )

@@ -1,30 +1,63 @@
 """OGC API Features and Tiles endpoints under /ogc: thin, documents come from the service.
 
-Query parameters are read from the request itself, not declared to FastAPI, because the
-standard wants unknown parameters refused with 400 and bad values with 400 (not 422).
+Plain Starlette routes, not FastAPI operations: query parameters are read from the request
+itself because the standard wants unknown parameters refused and bad values answered with 400
+(not FastAPI's 422), the API is described by its own OpenAPI document (/ogc/api), and nothing
+here needs dependency injection. Skipping FastAPI's per-request dependency solving (which ran
+the engine lookups in a worker thread) is a measurable part of the items and tile latency.
+Errors still reach the app's problem+json handlers.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi import APIRouter
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from landmarket.core.errors import NotFound
 from landmarket.db.geo import content_crs_header
+from landmarket.db.reads import read_engine
 from landmarket.ogc import html, params, service, tiles
-from landmarket.ogc.deps import EngineDep, ReadConnection
+from landmarket.ogc.collections import Collection
 from landmarket.ogc.links import GEOJSON, JSON, OPENAPI, SCHEMA, self_and_alternate
 from landmarket.ogc.openapi import openapi_document
 
+# The router is included without a prefix: Starlette routes must start with "/", and the
+# landing page answers at /ogc itself.
+PREFIX = "/ogc"
 router = APIRouter(include_in_schema=False)
 _F = frozenset({"f"})
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def _get(*paths: str) -> Callable[[Endpoint], Endpoint]:
+    def register(endpoint: Endpoint) -> Endpoint:
+        for path in paths:
+            router.add_route(PREFIX + path, endpoint, methods=["GET"], include_in_schema=False)
+        return endpoint
+
+    return register
+
+
+def _path(request: Request, name: str) -> str:
+    value: str = request.path_params[name]
+    return value
+
+
+def _stream_engine(request: Request) -> AsyncEngine:
+    # Large pages stream from a server-side cursor, which needs a transaction: the
+    # read-write engine, not the autocommit one of db.reads.
+    engine: AsyncEngine = request.app.state.engine
+    return engine
 
 
 def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/") + "/ogc"
+    return str(request.base_url).rstrip("/") + PREFIX
 
 
 def _doc(
@@ -40,8 +73,7 @@ def _fmt(request: Request, allowed: frozenset[str] = _F) -> str:
     return params.output_format(request.query_params, request.headers.get("accept"))
 
 
-@router.get("")
-@router.get("/")
+@_get("", "/")
 async def landing_page(request: Request) -> Response:
     fmt = _fmt(request)
     return _doc(
@@ -49,14 +81,14 @@ async def landing_page(request: Request) -> Response:
     )
 
 
-@router.get("/conformance")
+@_get("/conformance")
 async def conformance(request: Request) -> Response:
     fmt = _fmt(request)
     doc = service.conformance(_base(request), request.query_params, fmt)
     return _doc(request, fmt, "Conformance", doc)
 
 
-@router.get("/api")
+@_get("/api")
 async def api(request: Request) -> Response:
     fmt = _fmt(request)
     doc = openapi_document(_base(request))
@@ -65,37 +97,35 @@ async def api(request: Request) -> Response:
     return JSONResponse(doc, media_type=OPENAPI)
 
 
-@router.get("/collections")
-async def collections(request: Request, conn: ReadConnection) -> Response:
+@_get("/collections")
+async def collections(request: Request) -> Response:
     fmt = _fmt(request)
-    doc = await service.collections(conn, _base(request), request.query_params, fmt)
+    doc = await service.collections(read_engine(request), _base(request), request.query_params, fmt)
     return _doc(request, fmt, "Collections", doc)
 
 
-@router.get("/collections/{collection_id}")
-async def collection(request: Request, collection_id: str, conn: ReadConnection) -> Response:
+@_get("/collections/{collection_id}")
+async def collection(request: Request) -> Response:
     fmt = _fmt(request)
-    c = service.collection_or_404(collection_id)
+    c = service.collection_or_404(_path(request, "collection_id"))
     base = _base(request)
-    doc = await service.collection_doc(conn, base, c)
+    doc = await service.collection_doc(read_engine(request), base, c)
     doc["links"] += self_and_alternate(f"{base}/collections/{c.id}", request.query_params, fmt)
     return _doc(request, fmt, c.title, doc)
 
 
-@router.get("/collections/{collection_id}/queryables")
-async def queryables(request: Request, collection_id: str) -> Response:
+@_get("/collections/{collection_id}/queryables")
+async def queryables(request: Request) -> Response:
     fmt = _fmt(request)
-    c = service.collection_or_404(collection_id)
+    c = service.collection_or_404(_path(request, "collection_id"))
     return _doc(
         request, fmt, f"{c.title}: queryables", service.queryables(_base(request), c), SCHEMA
     )
 
 
-@router.get("/collections/{collection_id}/items")
-async def items(
-    request: Request, collection_id: str, conn: ReadConnection, engine: EngineDep
-) -> Response:
-    c = service.collection_or_404(collection_id)
+@_get("/collections/{collection_id}/items")
+async def items(request: Request) -> Response:
+    c = service.collection_or_404(_path(request, "collection_id"))
     query = params.items_query(request.query_params, c)
     fmt = params.output_format(request.query_params, request.headers.get("accept"))
     url = f"{_base(request)}/collections/{c.id}/items"
@@ -103,9 +133,9 @@ async def items(
     headers = content_crs_header(query.crs)
     if fmt == "json" and service.streams(req):
         return StreamingResponse(
-            service.items_stream(engine, req), media_type=GEOJSON, headers=headers
+            service.items_stream(_stream_engine(request), req), media_type=GEOJSON, headers=headers
         )
-    body, features = await service.items_page(conn, req)
+    body, features = await service.items_page(read_engine(request), req)
     if fmt == "html":
         links = json.loads(body[body.rindex(',"links":') + 9 : -1])
         page = html.features_page(c.title, [json.loads(f) for f in features], links)
@@ -113,14 +143,13 @@ async def items(
     return Response(body, media_type=GEOJSON, headers=headers)
 
 
-@router.get("/collections/{collection_id}/items/{feature_id}")
-async def item(
-    request: Request, collection_id: str, feature_id: str, conn: ReadConnection
-) -> Response:
+@_get("/collections/{collection_id}/items/{feature_id}")
+async def item(request: Request) -> Response:
     fmt = _fmt(request, frozenset({"f", "crs"}))
-    c = service.collection_or_404(collection_id)
+    c = service.collection_or_404(_path(request, "collection_id"))
+    feature_id = _path(request, "feature_id")
     crs = params.crs_param(request.query_params, "crs")
-    text = await service.item(conn, c, feature_id, crs)
+    text = await service.item(read_engine(request), c, feature_id, crs)
     links = service.item_links(_base(request), c, feature_id, request.query_params)
     headers = content_crs_header(crs)
     if fmt == "html":
@@ -132,44 +161,44 @@ async def item(
     return Response(body, media_type=GEOJSON, headers=headers)
 
 
-@router.get("/collections/{collection_id}/tiles")
-async def tilesets(request: Request, collection_id: str) -> Response:
+@_get("/collections/{collection_id}/tiles")
+async def tilesets(request: Request) -> Response:
     fmt = _fmt(request)
-    c = _tiled(collection_id)
+    c = _tiled(_path(request, "collection_id"))
     return _doc(request, fmt, f"{c.title}: tilesets", service.tilesets(_base(request), c))
 
 
-@router.get("/collections/{collection_id}/tiles/{tms}")
-async def tileset(request: Request, collection_id: str, tms: str) -> Response:
+@_get("/collections/{collection_id}/tiles/{tms}")
+async def tileset(request: Request) -> Response:
     fmt = _fmt(request)
-    c = _tiled(collection_id)
-    _tms(tms)
+    c = _tiled(_path(request, "collection_id"))
+    tms = _tms(_path(request, "tms"))
     return _doc(request, fmt, f"{c.title}: {tms}", service.tileset(_base(request), c))
 
 
-@router.get("/collections/{collection_id}/tiles/{tms}/{z}/{x}/{y}")
-async def tile(
-    request: Request, collection_id: str, tms: str, z: str, x: str, y: str, conn: ReadConnection
-) -> Response:
+@_get("/collections/{collection_id}/tiles/{tms}/{z}/{x}/{y}")
+async def tile(request: Request) -> Response:
     params.check_known(request.query_params, frozenset({"f"}))
     if request.query_params.get("f", "mvt") != "mvt":
         raise params.bad("f", "tiles are only available as mvt")
-    c = _tiled(collection_id)
-    _tms(tms)
+    c = _tiled(_path(request, "collection_id"))
+    _tms(_path(request, "tms"))
+    z, x, y = (_path(request, name) for name in ("z", "x", "y"))
     zi, xi, yi = tiles.tile_address(z, x, y)
-    data = await tiles.tile(conn, c, zi, xi, yi)
+    data = await tiles.tile(read_engine(request), c, zi, xi, yi)
     if not data:
         return Response(status_code=204)
     return Response(data, media_type=tiles.MVT)
 
 
-def _tiled(collection_id: str) -> Any:
+def _tiled(collection_id: str) -> Collection:
     c = service.collection_or_404(collection_id)
     if not c.has_tiles:
         raise NotFound(f"collection {c.id!r} has no tiles")
     return c
 
 
-def _tms(tms: str) -> None:
+def _tms(tms: str) -> str:
     if tms != tiles.TMS_ID:
         raise NotFound(f"no tile matrix set {tms!r}; available: {tiles.TMS_ID}")
+    return tms

@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.datastructures import QueryParams
 
 from landmarket.core.errors import BadRequest, FieldError, NotFound
@@ -67,11 +66,9 @@ def conformance(base: str, params: QueryParams, fmt: str) -> dict[str, Any]:
     }
 
 
-async def collection_doc(
-    conn: AsyncConnection, base: str, collection: Collection
-) -> dict[str, Any]:
+async def collection_doc(engine: AsyncEngine, base: str, collection: Collection) -> dict[str, Any]:
     url = f"{base}/collections/{collection.id}"
-    bbox = await repository.extent(conn, collection)
+    bbox = await repository.extent(engine, collection)
     links = [
         link(f"{url}/items?f=json", "items", GEOJSON, "the features"),
         link(f"{url}/items?f=html", "items", HTML, "the features as HTML"),
@@ -96,9 +93,9 @@ async def collection_doc(
 
 
 async def collections(
-    conn: AsyncConnection, base: str, params: QueryParams, fmt: str
+    engine: AsyncEngine, base: str, params: QueryParams, fmt: str
 ) -> dict[str, Any]:
-    docs = [await collection_doc(conn, base, c) for c in COLLECTIONS.values()]
+    docs = [await collection_doc(engine, base, c) for c in COLLECTIONS.values()]
     return {
         "collections": docs,
         "crs": list(OGC_CRS),
@@ -145,7 +142,7 @@ def position(collection: Collection, cursor: str | None) -> Position:
 class ItemsRequest:
     collection: Collection
     query: ItemsQuery
-    where: list[ColumnElement[bool]]
+    where: repository.Where
     at: Position
     url: str
     params: QueryParams
@@ -157,7 +154,7 @@ def items_request(
     cql = None
     if query.filter is not None:
         cql = cql2.to_sql(query.filter, query.filter_lang, collection, query.filter_crs)
-    where = repository.conditions(
+    where = repository.where(
         collection,
         bbox=query.bbox,
         bbox_crs=query.bbox_crs,
@@ -200,16 +197,16 @@ def _tail(
 _HEAD = '{"type":"FeatureCollection","features":['
 
 
-def _statement(req: ItemsRequest) -> Any:
+def _page(req: ItemsRequest) -> repository.Query:
     q = req.query
-    return repository.page_statement(
+    return repository.page(
         req.collection, q.crs, req.where, after=req.at.after, before=req.at.before, limit=q.limit
     )
 
 
-async def items_page(conn: AsyncConnection, req: ItemsRequest) -> tuple[str, list[str]]:
+async def items_page(engine: AsyncEngine, req: ItemsRequest) -> tuple[str, list[str]]:
     """The whole body (one round trip for the rows) and the page's feature texts."""
-    rows = await repository.fetch_page(conn, _statement(req))
+    rows = await repository.fetch_page(engine, _page(req))
     limit = req.query.limit
     more = len(rows) > limit
     rows = rows[:limit]
@@ -223,7 +220,7 @@ async def items_page(conn: AsyncConnection, req: ItemsRequest) -> tuple[str, lis
     has_next = True if backwards else more
     matched: int | None = None
     if req.query.number_matched:
-        matched = await repository.count(conn, req.collection, req.where)
+        matched = await repository.fetch_count(engine, repository.count(req.collection, req.where))
     elif req.query.cursor is None and not more:
         matched = len(features)  # the first page holds everything: counting is free
     body = (
@@ -245,10 +242,10 @@ async def items_stream(engine: AsyncEngine, req: ItemsRequest) -> AsyncIterator[
     async with engine.connect() as conn, conn.begin():
         matched = None
         if req.query.number_matched:
-            matched = await repository.count(conn, req.collection, req.where)
+            matched = await repository.count_on(conn, repository.count(req.collection, req.where))
         yield _HEAD.encode()
         returned, first, last, more = 0, None, None, False
-        async for rows in repository.stream_page(conn, _statement(req), STREAM_CHUNK):
+        async for rows in repository.stream_page(conn, _page(req), STREAM_CHUNK):
             take = rows[: limit - returned]
             more = more or len(take) < len(rows)
             if not take:
@@ -265,9 +262,9 @@ async def items_stream(engine: AsyncEngine, req: ItemsRequest) -> AsyncIterator[
         yield tail.encode()
 
 
-async def item(conn: AsyncConnection, collection: Collection, feature_id: str, crs: Crs) -> str:
+async def item(engine: AsyncEngine, collection: Collection, feature_id: str, crs: Crs) -> str:
     key = collection.parse_id(feature_id)
-    text = None if key is None else await repository.feature(conn, collection, key, crs)
+    text = None if key is None else await repository.feature(engine, collection, key, crs)
     if text is None:
         raise NotFound(f"no feature {feature_id!r} in {collection.id!r}")
     return text

@@ -6,16 +6,32 @@ the stored geometry picks the candidates; only those are projected to Web Mercat
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from geoalchemy2 import functions as gf
-from sqlalchemy import ColumnElement, Date, LargeBinary, Text, Uuid, cast, func, literal, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Float,
+    Integer,
+    LargeBinary,
+    Select,
+    Text,
+    Uuid,
+    bindparam,
+    cast,
+    func,
+    select,
+)
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from landmarket.core.errors import BadRequest, FieldError, NotFound
+from landmarket.db import reads
 from landmarket.db.base import STORAGE_SRID
-from landmarket.ogc.collections import Collection
+from landmarket.ogc.collections import COLLECTIONS, Collection
 from landmarket.ogc.crs import once
+from landmarket.ogc.repository import Query, constant
 
 TMS_ID = "WebMercatorQuad"
 TMS_URI = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad"
@@ -53,14 +69,31 @@ def _mvt_value(collection: Collection, name: str) -> ColumnElement[Any]:
     return column.label(name)
 
 
-def tile_statement(collection: Collection, z: int, x: int, y: int) -> Any:
+def tile_query(collection: Collection, z: int, x: int, y: int) -> Query:
+    size = 2 * HALF_WORLD / 2**z
+    params = {
+        "z": z,
+        "x": x,
+        "y": y,
+        # Margin of the MVT buffer, so features just outside are still clipped consistently.
+        "margin": BUFFER / EXTENT * size,
+        # The search box is densified before it is projected to the storage CRS.
+        "step": size / 16,
+    }
+    return Query(_tile_statement(collection.id), params)
+
+
+@lru_cache(maxsize=8)
+def _tile_statement(collection_id: str) -> Select[Any]:
+    """One statement per collection (built once, see ``repository``); the tile is a parameter."""
+    collection = COLLECTIONS[collection_id]
+    z, x, y = (bindparam(name, type_=Integer) for name in ("z", "x", "y"))
     bounds = once(func.ST_TileEnvelope(z, x, y))
     clip = func.ST_Transform(func.ST_MakeEnvelope(*CLIP_LONLAT, 4326), 3857)
-    # Margin of the MVT buffer, so features just outside are still clipped consistently.
-    margin = BUFFER / EXTENT * (2 * HALF_WORLD / 2**z)
     search = gf.ST_Transform(
         func.ST_Segmentize(
-            func.ST_Intersection(func.ST_Expand(bounds, margin), clip), (2 * HALF_WORLD / 2**z) / 16
+            func.ST_Intersection(func.ST_Expand(bounds, bindparam("margin", type_=Float)), clip),
+            bindparam("step", type_=Float),
         ),
         STORAGE_SRID,
     )
@@ -75,13 +108,11 @@ def tile_statement(collection: Collection, z: int, x: int, y: int) -> Any:
         .where(collection.base, func.ST_Intersects(collection.geometry, once(search)))
         .subquery("t")
     )
-    return select(
-        cast(
-            func.ST_AsMVT(rows.table_valued(), literal(collection.id), EXTENT, "geom"), LargeBinary
-        )
-    )
+    layer = constant(collection.id)
+    return select(cast(func.ST_AsMVT(rows.table_valued(), layer, EXTENT, "geom"), LargeBinary))
 
 
-async def tile(conn: AsyncConnection, collection: Collection, z: int, x: int, y: int) -> bytes:
-    data = await conn.scalar(tile_statement(collection, z, x, y))
+async def tile(engine: AsyncEngine, collection: Collection, z: int, x: int, y: int) -> bytes:
+    query = tile_query(collection, z, x, y)
+    data = await reads.scalar(engine, query.statement, query.params)
     return bytes(data or b"")
