@@ -246,11 +246,17 @@ _REQUIREMENT_ROW = text(
 )
 
 
-def product_sql(rid: uuid.UUID, *, full: bool) -> Select[Any]:
+def located(row: Mapping[str, Any]) -> bool:
+    """``matching.rules.searches_box`` of a ``_REQUIREMENT_ROW``."""
+    has_location = row["anchor_x"] is not None or row["municipalities"] is not None
+    return has_location or bool(row["has_area"]) or row["home_ags"] is None
+
+
+def product_sql(rid: uuid.UUID, *, full: bool, by_box: bool) -> Select[Any]:
     """The product's candidate select for one requirement (``full``: with score and the
     compact stored explanation, as ``refresh_requirement`` computes it; else the plot ids
-    only)."""
-    stmt = candidates(dt.date.today(), Requirement.id == rid)
+    only; ``by_box``: ``located`` of the requirement, as ``refresh_requirement`` passes it)."""
+    stmt = candidates(dt.date.today(), Requirement.id == rid, located=by_box)
     if full:
         return stmt
     sub = stmt.subquery("cand")
@@ -280,7 +286,9 @@ async def sql_runs(url: str, rids: Sequence[uuid.UUID], repeat: int) -> list[Sql
             for rid in rids:
                 row = (await conn.execute(_REQUIREMENT_ROW, {"id": rid})).mappings().one()
                 hand = text(handwritten_sql(dict(row)))
-                ids_stmt, full_stmt = product_sql(rid, full=False), product_sql(rid, full=True)
+                box = located(dict(row))
+                ids_stmt = product_sql(rid, full=False, by_box=box)
+                full_stmt = product_sql(rid, full=True, by_box=box)
                 _, hand_set = await _timed(conn, hand)
                 _, ids_set = await _timed(conn, ids_stmt)
                 full_rows = (await conn.execute(full_stmt)).all()
@@ -342,7 +350,8 @@ async def explain(url: str, rid: uuid.UUID) -> tuple[str, str]:
         async with engine.connect() as conn:
             row = (await conn.execute(_REQUIREMENT_ROW, {"id": rid})).mappings().one()
             out = []
-            for stmt in (text(handwritten_sql(dict(row))), product_sql(rid, full=True)):
+            product = product_sql(rid, full=True, by_box=located(dict(row)))
+            for stmt in (text(handwritten_sql(dict(row))), product):
                 compiled = stmt.compile(
                     dialect=conn.dialect, compile_kwargs={"literal_binds": True}
                 )
@@ -435,7 +444,9 @@ def main() -> None:
                 duration=args.duration,
                 logdir=logdir,
             )
-            queries = asyncio.run(handwritten_queries(info.url, [r.id for r in picked]))
+            # pgbench takes at most 128 scripts: the requirements of (b).
+            sample = [r.id for r in picked[: args.sql_requirements]]
+            queries = asyncio.run(handwritten_queries(info.url, sample))
             pg_tps = pgbench_runs(info.url, queries, args.connections, args.duration)
         sql: list[SqlResult] = []
         plans: tuple[str, str] | None = None

@@ -16,7 +16,7 @@ import httpx
 import pytest
 import shapely
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from landmarket.matching import scoring as sc
@@ -393,6 +393,18 @@ async def test_stored_matches_equal_brute_force(
     await session.execute(
         insert(region_municipalities), [{"region_slug": "core", "ags": a} for a in core]
     )
+    # A third region apart from the others: a search without a location must stop at the
+    # border of the home regions.
+    west = rng.sample([a for a in ags_list if a not in core], 8)
+    await session.execute(
+        delete(region_municipalities).where(
+            region_municipalities.c.region_slug == "frm", region_municipalities.c.ags.in_(west)
+        )
+    )
+    await session.execute(insert(Region).values(slug="west", name="West"))
+    await session.execute(
+        insert(region_municipalities), [{"region_slug": "west", "ags": a} for a in west]
+    )
     await session.execute(
         update(Region)
         .where(Region.slug == "frm")
@@ -400,7 +412,8 @@ async def test_stored_matches_equal_brute_force(
     )
     await session.commit()
     keys = []
-    for i, home in enumerate([rng.choice(ags_list), rng.choice(core), rng.choice(ags_list)]):
+    homes = [rng.choice(ags_list), rng.choice(core), rng.choice(ags_list), rng.choice(west)]
+    for i, home in enumerate(homes):
         keys.append((await make_org_with_key(session, "company", f"Company {i}", home_ags=home))[1])
     await make_plots(session, rng, ags_list)
 

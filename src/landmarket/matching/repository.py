@@ -39,6 +39,7 @@ from sqlalchemy.orm import aliased
 
 from landmarket.auth.models import Organization
 from landmarket.db.geo import DEFAULT_CRS, geojson_out
+from landmarket.matching import rules
 from landmarket.matching.models import Match, MatchState
 from landmarket.matching.rules import candidates, explanation, region_extents, search_box
 from landmarket.municipalities.models import Municipality
@@ -64,6 +65,8 @@ class Scope:
 
     requirement_id: uuid.UUID | None = None
     plot_ids: Sequence[uuid.UUID] | None = None
+    # For one requirement: whether it searches by its search box (rules.searches_box).
+    located: bool | None = None
 
     def on(self, requirement_id: Any, plot_id: Any) -> ColumnElement[bool]:
         cond: ColumnElement[bool]
@@ -75,6 +78,13 @@ class Scope:
             cond = plot_id == any_(ids)
             return cond
         return true()
+
+
+async def searches_box(session: AsyncSession, requirement_id: uuid.UUID) -> bool | None:
+    """``rules.searches_box`` of one requirement (None when it does not exist)."""
+    stmt = select(rules.searches_box()).where(Requirement.id == requirement_id)
+    located: bool | None = (await session.execute(stmt)).scalar_one_or_none()
+    return located
 
 
 async def update_search_boxes(session: AsyncSession, scope: Scope) -> None:
@@ -96,8 +106,9 @@ async def recompute(session: AsyncSession, scope: Scope, today: date) -> tuple[i
     if scope.requirement_id is None and scope.plot_ids is None:
         cand = await _materialized_candidates(session, today)
     else:
+        cond = scope.on(Requirement.id, Plot.id)
         by_plot = scope.plot_ids is not None
-        cand = candidates(today, scope.on(Requirement.id, Plot.id), by_plot=by_plot).cte("cand")
+        cand = candidates(today, cond, by_plot=by_plot, located=scope.located).cte("cand")
     # Only pairs whose stored values changed (or that were stale) are written: a nightly
     # rebuild leaves unchanged rows alone, not even locking them (computed_at is when the
     # values last changed). The anti-join is read-only; ON CONFLICT below still guards

@@ -91,28 +91,22 @@ def policy_cte() -> CTE:
 
 
 def _same_region(home_ags: Any, ags: Any) -> ColumnElement[bool]:
-    """Whether ``ags`` shares a region with ``home_ags``.
-
-    One JSON object {ags: "slug,slug"} of every municipality's regions, evaluated once per
-    statement, and an array overlap per pair. Its size grows with the municipalities, not
-    with their pairs: a map {ags: [every municipality sharing a region]} would hold 10,800²
-    entries for a national region. (A correlated EXISTS here would keep the planner from
-    running the spatial join in parallel.) Slugs cannot contain commas (regions.slug_format).
-    """
-    rm = region_municipalities
-    per_ags = (
-        select(rm.c.ags, func.string_agg(rm.c.region_slug, literal(",")).label("slugs"))
-        .group_by(rm.c.ags)
-        .subquery("ags_regions")
+    """Whether ``ags`` shares a region with ``home_ags``: two index lookups
+    (ix_region_municipalities_ags, the primary key). Only requirements without a location
+    ask, and only for plots that passed the cheaper rules (the planner evaluates this last);
+    a map of every municipality's regions built per statement cost ~50 ms at national scale,
+    more than the whole search for one requirement."""
+    member = region_municipalities.alias("member_rm")
+    home = region_municipalities.alias("home_rm")
+    shared = (
+        select(literal(1))
+        .select_from(member.join(home, home.c.region_slug == member.c.region_slug))
+        .where(member.c.ags == ags, home.c.ags == home_ags)
+        # Explicitly: the requirement may be two SELECTs out (a LATERAL over plots), where
+        # auto-correlation does not reach.
+        .correlate_except(member, home)
     )
-    regions = type_coerce(
-        select(func.jsonb_object_agg(per_ags.c.ags, per_ags.c.slugs)).scalar_subquery(), JSONB
-    )
-
-    def slugs(of: Any) -> ColumnElement[Any]:
-        return func.string_to_array(regions[of].astext, literal(","), type_=ARRAY(Text))
-
-    return func.coalesce(slugs(home_ags).op("&&", return_type=Boolean)(slugs(ags)), false())
+    return shared.exists()
 
 
 def has_location() -> ColumnElement[bool]:
@@ -504,7 +498,7 @@ def _per_requirement(
     holds every plot). OFFSET 0 keeps the LATERAL from being flattened into a join the planner
     would drive from the plots side, probing every requirement's box per plot."""
     columns, per_pair = _pair_columns(today, policy)
-    no_home_search = or_(has_location(), R.home_ags.is_(None))
+    no_home_search = searches_box()
     prefilter = _in_search_box() if located else _home_region_prefilter()
     plot_side = (
         select(*columns)
@@ -527,13 +521,26 @@ def _per_requirement(
     )
 
 
-def candidates(today: date, scope: ColumnElement[bool], *, by_plot: bool = False) -> Select[Any]:
+def searches_box() -> ColumnElement[bool]:
+    """Whether a requirement's plots are found by its search box (``_per_requirement``)."""
+    return or_(has_location(), R.home_ags.is_(None))
+
+
+def candidates(
+    today: date,
+    scope: ColumnElement[bool],
+    *,
+    by_plot: bool = False,
+    located: bool | None = None,
+) -> Select[Any]:
     """Every (requirement, plot) pair within ``scope`` that matches, with its score and the
     compact explanation (see SCORE_AT).
 
     ``by_plot``: the scope is a few plots, so the plan starts from them and probes the
     requirements' search boxes; otherwise from each requirement in scope (one, or all for a
-    rebuild), see ``_per_requirement``.
+    rebuild), see ``_per_requirement``. ``located`` (``searches_box()`` of the one
+    requirement in scope, when known) leaves out the other branch, which would only add
+    planning time.
     """
     policy = policy_weights()
     if by_plot:
@@ -547,10 +554,9 @@ def candidates(today: date, scope: ColumnElement[bool], *, by_plot: bool = False
         )
         inner = pairs.offset(0).subquery("terms")
     else:
-        inner = union_all(
-            _per_requirement(today, policy, scope, located=True),
-            _per_requirement(today, policy, scope, located=False),
-        ).subquery("terms")
+        branches = [located] if located is not None else [True, False]
+        selects = [_per_requirement(today, policy, scope, located=b) for b in branches]
+        inner = (selects[0] if len(selects) == 1 else union_all(*selects)).subquery("terms")
     s = {c: inner.c[f"s_{c}"] for c in sc.CRITERIA}
     w = {c: inner.c[f"w_{c}"] for c in sc.CRITERIA}
     return select(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -55,7 +56,8 @@ async def refresh_requirement(session: AsyncSession, requirement_id: uuid.UUID) 
     """Recompute one requirement against all plots (after it was created or changed)."""
     scope = repo.Scope(requirement_id=requirement_id)
     await repo.update_search_boxes(session, scope)
-    await repo.recompute(session, scope, today())
+    located = await repo.searches_box(session, requirement_id)
+    await repo.recompute(session, replace(scope, located=located), today())
 
 
 async def refresh_plots(session: AsyncSession, plot_ids: Sequence[uuid.UUID]) -> None:
