@@ -133,6 +133,21 @@ async def test_municipality_types(
     assert pointers(assert_problem(response, 422)) == ["/body/event_types/0"]
 
 
+async def test_ping_is_not_subscribable_and_not_offered(
+    client: httpx.AsyncClient, world: World, receiver_url: str, hook_app: Any
+) -> None:
+    schemas = hook_app.openapi()["components"]["schemas"]
+    for model in ("WebhookCreate", "WebhookUpdate"):
+        prop = schemas[model]["properties"]["event_types"]
+        items = prop["items"] if "items" in prop else prop["anyOf"][0]["items"]
+        assert set(items["enum"]) == {*COMPANY_TYPES, "demand.matched", "inquiry.created"}
+    for key in (world.company, world.frankfurt, world.admin):
+        response = await client.post(
+            "/v1/webhooks", json={"url": receiver_url, "event_types": ["ping"]}, headers=bearer(key)
+        )
+        assert pointers(assert_problem(response, 422)) == ["/body/event_types/0"]
+
+
 @pytest.mark.parametrize(
     "url",
     [

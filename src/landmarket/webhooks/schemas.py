@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import Field, WithJsonSchema
 
 from landmarket.core.schemas import ApiModel, ReadModel
-from landmarket.webhooks.events import EventType
+from landmarket.webhooks.events import BY_KIND, EventType
 from landmarket.webhooks.models import DeliveryState
+
+# What any kind may subscribe to (which of them a key may: docs/webhooks.md); `ping` only
+# comes from POST /v1/webhooks/{id}/test and is never subscribed to.
+SubscribableType = Annotated[
+    EventType,
+    WithJsonSchema(
+        {"type": "string", "enum": sorted(t.value for kind in BY_KIND.values() for t in kind)}
+    ),
+]
 
 
 class WebhookFilter(ApiModel):
@@ -31,7 +40,7 @@ class WebhookCreate(ApiModel):
         description="https URL (http only to localhost, for development); "
         "redirects are not followed",
     )
-    event_types: list[EventType] = Field(min_length=1, max_length=10)
+    event_types: list[SubscribableType] = Field(min_length=1, max_length=10)
     filter: WebhookFilter | None = None
     description: str | None = Field(default=None, max_length=500)
     active: bool = True
@@ -39,7 +48,7 @@ class WebhookCreate(ApiModel):
 
 class WebhookUpdate(ApiModel):
     url: str | None = Field(default=None, max_length=2000)
-    event_types: list[EventType] | None = Field(default=None, min_length=1, max_length=10)
+    event_types: list[SubscribableType] | None = Field(default=None, min_length=1, max_length=10)
     filter: WebhookFilter | None = None
     description: str | None = Field(default=None, max_length=500)
     active: bool | None = None
