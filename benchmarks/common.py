@@ -16,9 +16,10 @@ from pathlib import Path
 import httpx
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from landmarket.db.session import async_url
+from landmarket.core.config import Settings
+from landmarket.db.session import async_url, connect_args
 
 ROOT = Path(__file__).resolve().parents[1]
 MUNICIPALITIES = ROOT.parent / "shared/data/municipalities"
@@ -27,6 +28,13 @@ GERMANY = MUNICIPALITIES / "vg5000_gem_2021"
 RESULTS = ROOT / "benchmarks/results"
 SEED = 20260101
 UTM = "<http://www.opengis.net/def/crs/EPSG/0/25832>"
+
+
+def product_engine(url: str) -> AsyncEngine:
+    """An engine with the API's connection settings (statement timeout off, JIT off as in
+    ``db.session.connect_args``), so SQL timed here runs as the product runs it."""
+    args = connect_args(Settings(statement_timeout_ms=0), application_name="benchmark")
+    return create_async_engine(async_url(url), connect_args=args)
 
 
 def free_port() -> int:

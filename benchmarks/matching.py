@@ -38,7 +38,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import Select, select, text
-from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from benchmarks import summary
 from benchmarks.common import (
@@ -48,12 +48,12 @@ from benchmarks.common import (
     libpq_url,
     machine,
     pgbench,
+    product_engine,
     start_server,
     stop_server,
     versions,
 )
 from benchmarks.dataset import SERVICE_SAMPLE, SOURCES, DatasetInfo, dataset
-from landmarket.db.session import async_url
 from landmarket.matching.rules import EMISSION_ZONES, candidates
 from landmarket.matching.scoring import BUY_TENURES, LEASE_TENURES
 from landmarket.requirements.models import EmissionClass, Requirement
@@ -279,7 +279,7 @@ class SqlResult:
 
 
 async def sql_runs(url: str, rids: Sequence[uuid.UUID], repeat: int) -> list[SqlResult]:
-    engine = create_async_engine(async_url(url))
+    engine = product_engine(url)
     results = []
     try:
         async with engine.connect() as conn:
@@ -319,7 +319,7 @@ async def sql_runs(url: str, rids: Sequence[uuid.UUID], repeat: int) -> list[Sql
 
 
 async def handwritten_queries(url: str, rids: Sequence[uuid.UUID]) -> list[str]:
-    engine = create_async_engine(async_url(url))
+    engine = product_engine(url)
     try:
         async with engine.connect() as conn:
             rows = [
@@ -345,7 +345,7 @@ def pgbench_runs(
 
 async def explain(url: str, rid: uuid.UUID) -> tuple[str, str]:
     """EXPLAIN ANALYZE of the hand-written and the product (full) query for one requirement."""
-    engine = create_async_engine(async_url(url))
+    engine = product_engine(url)
     try:
         async with engine.connect() as conn:
             row = (await conn.execute(_REQUIREMENT_ROW, {"id": rid})).mappings().one()
@@ -383,7 +383,7 @@ def rebuild(info: DatasetInfo) -> tuple[float, str]:
 
 
 async def _sample(url: str, count: int, company_keys: Mapping[str, str]) -> list[Any]:
-    engine = create_async_engine(async_url(url))
+    engine = product_engine(url)
     try:
         async with engine.connect() as conn:
             rows = (

@@ -32,12 +32,19 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from benchmarks import summary
-from benchmarks.common import RESULTS, free_port, machine, start_server, stop_server, versions
+from benchmarks.common import (
+    RESULTS,
+    free_port,
+    machine,
+    product_engine,
+    start_server,
+    stop_server,
+    versions,
+)
 from benchmarks.dataset import SOURCES, DatasetInfo, dataset
-from landmarket.db.session import async_url
 from landmarket.reports import service
 from landmarket.reports.scope import Scope, resolve_unchecked
 
@@ -103,7 +110,7 @@ async def _timeseries(s: AsyncSession, scope: Scope, *, today: dt.date) -> Any:
 
 async def sql_reports(url: str, region: str, repeat: int) -> dict[str, float]:
     """Median seconds of each report's service call on a direct connection (no HTTP)."""
-    engine = create_async_engine(async_url(url))
+    engine = product_engine(url)
     maker = async_sessionmaker(engine, expire_on_commit=False)
     today = dt.date.today()
     calls: dict[str, Callable[[AsyncSession, Scope], Awaitable[Any]]] = {}
