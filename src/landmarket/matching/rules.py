@@ -145,8 +145,13 @@ def _lease_ok() -> ColumnElement[bool]:
     )
 
 
-def match_rules() -> ColumnElement[bool]:
-    """Rules 1-8 of docs/matching.md (the GiST prefilter on search_box comes on top)."""
+def match_rules(located: bool | None = None) -> ColumnElement[bool]:
+    """Rules 1-8 of docs/matching.md (the GiST prefilter on search_box comes on top).
+
+    ``located``: only for requirements where ``searches_box()`` is that value. Rule 7's parts
+    that cannot apply to them are left out (a requirement with a location has no home-region
+    search; one without has no anchor, listed municipalities or area), which saves their
+    planning and evaluation."""
     in_range = and_(P.area_m2 >= R.area_min_m2, P.area_m2 <= R.area_max_m2)
     divisible = and_(
         P.divisible,
@@ -161,7 +166,14 @@ def match_rules() -> ColumnElement[bool]:
         (R.zonings.is_not(None), func.coalesce(zoning == any_(R.zonings), false())),
         else_=func.coalesce(derived, false()),
     )
-    no_location = ~has_location()
+    location = [
+        or_(R.anchor.is_(None), func.ST_DWithin(R.anchor, P.geom, R.max_distance_km * 1000.0)),
+        or_(R.municipalities.is_(None), P.municipality_ags == any_(R.municipalities)),
+        or_(R.area.is_(None), func.ST_Intersects(R.area, P.geom)),
+    ]
+    home_region = [
+        or_(has_location(), R.home_ags.is_(None), _same_region(R.home_ags, P.municipality_ags))
+    ]
     return and_(
         P.status == PlotStatus.published,
         R.status == RequirementStatus.open,
@@ -173,10 +185,8 @@ def match_rules() -> ColumnElement[bool]:
             P.available_from.is_(None),
             P.available_from <= R.needed_by,
         ),
-        or_(R.anchor.is_(None), func.ST_DWithin(R.anchor, P.geom, R.max_distance_km * 1000.0)),
-        or_(R.municipalities.is_(None), P.municipality_ags == any_(R.municipalities)),
-        or_(R.area.is_(None), func.ST_Intersects(R.area, P.geom)),
-        or_(~no_location, R.home_ags.is_(None), _same_region(R.home_ags, P.municipality_ags)),
+        *(location if located is not False else []),
+        *(home_region if located is not True else []),
         or_(~R.must_fibre, P.fibre_available),
         or_(~R.must_rail_siding, P.rail_siding),
         or_(~R.must_developed, func.coalesce(P.servicing == Servicing.developed, false())),
@@ -504,7 +514,7 @@ def _per_requirement(
         select(*columns)
         .select_from(P)
         .join(per_pair, true())
-        .where(prefilter, match_rules())
+        .where(prefilter, match_rules(located))
         .correlate(R)
         .offset(0)
         .lateral("plot_side")
