@@ -18,7 +18,7 @@ from landmarket.core.logs import configure_logging
 from landmarket.core.middleware import install_middleware
 from landmarket.core.openapi import install_openapi
 from landmarket.db.embedded import EmbeddedCluster, EmbeddedError
-from landmarket.db.reads import create_read_engine
+from landmarket.db.reads import open_pool
 from landmarket.db.session import create_engine
 from landmarket.health.router import router as health_router
 from landmarket.matching.router import router as matching_router
@@ -69,12 +69,12 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         engine = create_engine(url, settings)
         app.state.engine = engine
         app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
-        # Single-statement reads (the OGC API) on their own autocommit pool; see db.reads.
-        app.state.read_engine = create_read_engine(url, settings)
+        # Single-statement reads (the OGC API) on their own asyncpg pool; see db.reads.
+        app.state.read_pool = await open_pool(url, settings)
         try:
             yield
         finally:
-            await app.state.read_engine.dispose()
+            await app.state.read_pool.close()
             await engine.dispose()
 
     app = FastAPI(

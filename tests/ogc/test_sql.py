@@ -44,8 +44,8 @@ async def test_bbox_and_s_intersects_use_the_gist_index(
         )
         text = await plan(session, where)
         assert INDEXED.search(text), text
-    cql = cql2.to_sql(
-        "S_INTERSECTS(geometry, BBOX(8.5, 49.9, 8.8, 50.1))", cql2.TEXT, PLOTS, DEFAULT_CRS
+    cql = repository.Cql(
+        "S_INTERSECTS(geometry, BBOX(8.5, 49.9, 8.8, 50.1))", cql2.TEXT, DEFAULT_CRS
     )
     where = repository.where(
         PLOTS, bbox=None, bbox_crs=DEFAULT_CRS, interval=None, properties={}, cql=cql

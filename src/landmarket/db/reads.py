@@ -1,73 +1,160 @@
-"""Single-statement reads on their own engine: the hot read paths (the OGC API) without the
-per-request costs of the read-write engine.
+"""Single-statement reads (the OGC API) on their own asyncpg pool, without the per-request costs
+of the read-write engine.
 
-The read-write engine pings every connection it checks out (with asyncpg that is BEGIN, a
-ping and ROLLBACK: three round trips) and wraps work in a transaction. A read of one
-statement needs neither: this engine is autocommit, so a query is one round trip, and instead
-of pinging it retries a read once when the server dropped the connection since its last use
-(a restart, an idle timeout). Reads are idempotent, so the retry is safe; a database that is
-still away is a 503 (``outage_as_503``).
+The read-write engine pings every connection it checks out (with asyncpg: BEGIN, a ping and
+ROLLBACK, three round trips), wraps work in a transaction and runs each statement through
+SQLAlchemy's execution machinery. A read of one statement needs none of that:
+
+- the pool is plain asyncpg: a statement runs outside any transaction (autocommit, one round
+  trip) as a prepared statement from the connection's statement cache;
+- a connection goes back to the pool without asyncpg's reset query (another round trip):
+  these reads never change session state (no SET, LISTEN, cursors or advisory locks);
+- statements are still built with SQLAlchemy, with bound parameters, and compiled once each
+  (``compiled``); callers keep their statements (see ``ogc.repository``);
+- instead of pinging, a read whose connection turns out to be dead is tried once more on a
+  fresh one (reads are idempotent); a database that is away is a 503 with Retry-After, as
+  ``session.outage_as_503`` answers for the read-write engine.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, TypeVar
+import weakref
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import Executable, Row
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+import asyncpg
+from sqlalchemy.engine import make_url
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ClauseElement
 from starlette.requests import Request
 
 from landmarket.core.config import Settings
-from landmarket.db.session import async_url, connect_args, outage_as_503
+from landmarket.core.errors import ServiceUnavailable
+from landmarket.db.session import (
+    QUERY_CANCELED,
+    async_url,
+    connect_args,
+    is_unavailable_state,
+    unavailable,
+)
 
-T = TypeVar("T")
+APPLICATION_NAME = "landmarket-read"
+_DIALECT = make_url("postgresql+asyncpg://").get_dialect()()
 
 
-def create_read_engine(url: str, settings: Settings) -> AsyncEngine:
-    return create_async_engine(
-        async_url(url),
-        isolation_level="AUTOCOMMIT",
-        hide_parameters=True,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_pool_size,
-        connect_args=connect_args(settings, "landmarket-read"),
+@dataclass(frozen=True)
+class _Sql:
+    text: str
+    compiled: SQLCompiler
+    names: tuple[str, ...]  # bound parameters in $n order
+    processors: tuple[Callable[[Any], Any] | None, ...]
+
+
+_compiled: weakref.WeakKeyDictionary[ClauseElement, _Sql] = weakref.WeakKeyDictionary()
+
+
+def compiled(statement: ClauseElement) -> _Sql:
+    """The statement's SQL for asyncpg, compiled on first use and kept as long as the
+    statement is. IN lists are rendered as one parameter per value, from the statement."""
+    found = _compiled.get(statement)
+    if found is None:
+        kwargs = {"render_postcompile": True}
+        done = cast(SQLCompiler, statement.compile(dialect=_DIALECT, compile_kwargs=kwargs))
+        names = tuple(done.positiontup or ())
+        processors = tuple(
+            done.binds[name].type.dialect_impl(_DIALECT).bind_processor(_DIALECT) for name in names
+        )
+        found = _Sql(str(done), done, names, processors)
+        _compiled[statement] = found
+    return found
+
+
+def _args(sql: _Sql, params: Mapping[str, Any] | None) -> list[Any]:
+    values = sql.compiled.construct_params(dict(params) if params else None) or {}
+    return [
+        values[name] if process is None else process(values[name])
+        for name, process in zip(sql.names, sql.processors, strict=True)
+    ]
+
+
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """Pool reset: nothing to undo (see the module docstring)."""
+
+
+async def open_pool(url: str, settings: Settings) -> asyncpg.Pool:
+    """The read pool; connections are opened on demand, so an unreachable database makes
+    reads 503 instead of failing the start."""
+    dsn = make_url(async_url(url)).set(drivername="postgresql")
+    args = connect_args(settings, APPLICATION_NAME)
+    pool = asyncpg.create_pool(
+        dsn.render_as_string(hide_password=False),
+        min_size=0,
+        max_size=settings.db_pool_size,
+        reset=_keep_session,
+        **args,
     )
+    await pool
+    return pool
 
 
-def read_engine(request: Request) -> AsyncEngine:
-    engine: AsyncEngine = request.app.state.read_engine
-    return engine
+def read_pool(request: Request) -> asyncpg.Pool:
+    pool: asyncpg.Pool = request.app.state.read_pool
+    return pool
 
 
-async def _retrying(engine: AsyncEngine, run: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-    async with outage_as_503():
+def _dead_connection(exc: BaseException) -> bool:
+    """The connection was lost before or while the statement ran (a restart, an idle
+    timeout, a terminated backend): worth one more try on another connection."""
+    if isinstance(exc, asyncpg.InterfaceError | ConnectionError):
+        return True
+    return isinstance(exc, asyncpg.PostgresError) and is_unavailable_state(exc.sqlstate or "")
+
+
+def _unavailable(exc: BaseException) -> ServiceUnavailable | None:
+    """Database trouble the client cannot fix: a 503 with Retry-After; None for the rest."""
+    state = getattr(exc, "sqlstate", None) or ""
+    if state == QUERY_CANCELED:
+        return unavailable(
+            "The query took too long and was cancelled; try again later or narrow it"
+        )
+    if isinstance(exc, OSError | asyncpg.InterfaceError) or is_unavailable_state(state):
+        return unavailable("The database is not reachable; try again shortly")
+    return None
+
+
+_ERRORS = (OSError, asyncpg.InterfaceError, asyncpg.PostgresError)
+
+
+async def _run(pool: asyncpg.Pool, sql: _Sql, args: list[Any]) -> list[asyncpg.Record]:
+    async with pool.acquire() as conn:
+        rows: list[asyncpg.Record] = await conn.fetch(sql.text, *args)
+        return rows
+
+
+async def fetch(
+    pool: asyncpg.Pool, statement: ClauseElement, params: Mapping[str, Any] | None = None
+) -> list[asyncpg.Record]:
+    """The rows of ``statement`` with ``params`` for its bound parameters."""
+    sql = compiled(statement)
+    args = _args(sql, params)
+    try:
         try:
-            async with engine.connect() as conn:
-                return await run(conn)
-        except DBAPIError as exc:
-            if not exc.connection_invalidated:
+            return await _run(pool, sql, args)
+        except _ERRORS as exc:
+            if not _dead_connection(exc):
                 raise
-        # The pool has marked every connection older than the failure as stale, so this
-        # checkout connects afresh.
-        async with engine.connect() as conn:
-            return await run(conn)
-
-
-async def rows(
-    engine: AsyncEngine, statement: Executable, params: Mapping[str, Any] | None = None
-) -> Sequence[Row[*tuple[Any, ...]]]:
-    async def run(conn: AsyncConnection) -> Sequence[Row[*tuple[Any, ...]]]:
-        return (await conn.execute(statement, params)).all()
-
-    return await _retrying(engine, run)
+        return await _run(pool, sql, args)  # the pool replaces a closed connection
+    except _ERRORS as exc:
+        problem = _unavailable(exc)
+        if problem is None:
+            raise
+        raise problem from exc
 
 
 async def scalar(
-    engine: AsyncEngine, statement: Executable, params: Mapping[str, Any] | None = None
+    pool: asyncpg.Pool, statement: ClauseElement, params: Mapping[str, Any] | None = None
 ) -> Any:
-    async def run(conn: AsyncConnection) -> Any:
-        return await conn.scalar(statement, params)
-
-    return await _retrying(engine, run)
+    """The first column of the first row (None without rows)."""
+    rows = await fetch(pool, statement, params)
+    return rows[0][0] if rows else None

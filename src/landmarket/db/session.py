@@ -46,7 +46,7 @@ def create_engine(url: str, settings: Settings) -> AsyncEngine:
 
 
 def connect_args(settings: Settings, application_name: str = "landmarket") -> dict[str, Any]:
-    """asyncpg connection arguments of every API engine (``db.reads`` has a second one)."""
+    """asyncpg connection arguments of every API connection (``db.reads`` has its own pool)."""
     return {
         "server_settings": {
             "application_name": application_name,
@@ -91,7 +91,12 @@ def is_outage(exc: BaseException) -> bool:
         return False
     # Errors while connecting are not marked connection_invalidated: judge them by SQLSTATE.
     state = str(getattr(exc.orig, "sqlstate", None) or "")
-    return exc.connection_invalidated or state.startswith("08") or state in _SERVER_UNAVAILABLE
+    return exc.connection_invalidated or is_unavailable_state(state)
+
+
+def is_unavailable_state(sqlstate: str) -> bool:
+    """Whether a SQLSTATE says the server is unreachable, going away or not there yet."""
+    return sqlstate.startswith("08") or sqlstate in _SERVER_UNAVAILABLE
 
 
 def is_transient(exc: BaseException) -> bool:

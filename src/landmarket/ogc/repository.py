@@ -19,6 +19,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, Literal
 
+import asyncpg
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     ColumnElement,
@@ -32,11 +33,12 @@ from sqlalchemy import (
     literal_column,
     select,
 )
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from landmarket.db import reads
 from landmarket.db.base import STORAGE_SRID
 from landmarket.db.geo import Crs
+from landmarket.ogc import cql2
 from landmarket.ogc.collections import COLLECTIONS, Collection
 from landmarket.ogc.crs import bbox_params, bound_envelope, geometry_json, once
 
@@ -53,24 +55,34 @@ class Query:
 
 
 @dataclass(frozen=True)
+class Cql:
+    """A CQL2 filter as the client sent it. Its literals become bound parameters holding
+    their values, so one filter text is one shape and its statement is kept like the others
+    (a client paging through a filtered collection sends the same text again and again)."""
+
+    text: str
+    lang: str
+    crs: Crs
+
+
+@dataclass(frozen=True)
 class Filters:
-    """Which filters an items request has, not their values: with the collection, the output
-    CRS and the paging direction this picks the kept statement."""
+    """Which filters an items request has, not their values (except a CQL2 filter's): with
+    the collection, the output CRS and the paging direction this picks the kept statement."""
 
     bbox_crs: Crs | None = None  # None: no bbox
     since: bool = False
     until: bool = False
     properties: tuple[str, ...] = ()
+    cql: Cql | None = None
 
 
 @dataclass(frozen=True)
 class Where:
-    """An items request's filters: their shape, the values of their bound parameters and a
-    CQL2 predicate (its literals are bound parameters of its own)."""
+    """An items request's filters: their shape and the values of their bound parameters."""
 
     filters: Filters
     params: dict[str, Any]
-    cql: ColumnElement[bool] | None = None
 
 
 def constant(text: str) -> ColumnElement[str]:
@@ -112,8 +124,11 @@ def where(
     bbox_crs: Crs,
     interval: tuple[datetime | None, datetime | None] | None,
     properties: dict[str, Any],
-    cql: ColumnElement[bool] | None,
+    cql: Cql | None,
 ) -> Where:
+    """The filters of an items request; a malformed CQL2 filter is a 400 here."""
+    if cql is not None:
+        _cql(collection.id, cql)
     since, until = interval or (None, None)
     params: dict[str, Any] = {f"p_{name}": value for name, value in properties.items()}
     if bbox is not None:
@@ -127,14 +142,19 @@ def where(
         since=since is not None,
         until=until is not None,
         properties=tuple(sorted(properties)),
+        cql=cql,
     )
-    return Where(filters, params, cql)
+    return Where(filters, params)
 
 
 def conditions(collection: Collection, where: Where) -> list[ColumnElement[bool]]:
     """The WHERE clause of ``where`` (with bound parameters named as in ``where.params``)."""
-    found = list(_conditions(collection.id, where.filters))
-    return found if where.cql is None else [*found, where.cql]
+    return list(_conditions(collection.id, where.filters))
+
+
+@lru_cache(maxsize=128)
+def _cql(collection_id: str, cql: Cql) -> ColumnElement[bool]:
+    return cql2.to_sql(cql.text, cql.lang, COLLECTIONS[collection_id], cql.crs)
 
 
 @lru_cache(maxsize=256)
@@ -153,6 +173,8 @@ def _conditions(collection_id: str, filters: Filters) -> tuple[ColumnElement[boo
     for name in filters.properties:
         expr = collection.queryables[name].expr
         out.append(expr == bindparam(f"p_{name}", type_=expr.type))
+    if filters.cql is not None:
+        out.append(_cql(collection_id, filters.cql))
     return tuple(out)
 
 
@@ -172,9 +194,7 @@ def page(
         direction, params["before"] = "before", before
     elif after is not None:
         direction, params["after"] = "after", after
-    if where.cql is None:
-        return Query(_page(collection.id, crs, where.filters, direction), params)
-    return Query(_page_statement(collection, crs, conditions(collection, where), direction), params)
+    return Query(_page(collection.id, crs, where.filters, direction), params)
 
 
 @lru_cache(maxsize=256)
@@ -201,8 +221,8 @@ def _page_statement(
     return stmt.order_by(key).limit(limit)
 
 
-async def fetch_page(engine: AsyncEngine, query: Query) -> list[tuple[Any, str]]:
-    return [(row[0], row[1]) for row in await reads.rows(engine, query.statement, query.params)]
+async def fetch_page(pool: asyncpg.Pool, query: Query) -> list[tuple[Any, str]]:
+    return [(row[0], row[1]) for row in await reads.fetch(pool, query.statement, query.params)]
 
 
 async def stream_page(
@@ -216,22 +236,17 @@ async def stream_page(
 
 
 def count(collection: Collection, where: Where) -> Query:
-    if where.cql is None:
-        return Query(_count(collection.id, where.filters), where.params)
-    return Query(_count_statement(collection, conditions(collection, where)), where.params)
+    return Query(_count(collection.id, where.filters), where.params)
 
 
 @lru_cache(maxsize=256)
 def _count(collection_id: str, filters: Filters) -> Select[Any]:
-    return _count_statement(COLLECTIONS[collection_id], _conditions(collection_id, filters))
+    where = _conditions(collection_id, filters)
+    return select(func.count()).select_from(COLLECTIONS[collection_id].table).where(*where)
 
 
-def _count_statement(collection: Collection, where: Sequence[ColumnElement[bool]]) -> Select[Any]:
-    return select(func.count()).select_from(collection.table).where(*where)
-
-
-async def fetch_count(engine: AsyncEngine, query: Query) -> int:
-    return int(await reads.scalar(engine, query.statement, query.params) or 0)
+async def fetch_count(pool: asyncpg.Pool, query: Query) -> int:
+    return int(await reads.scalar(pool, query.statement, query.params) or 0)
 
 
 async def count_on(conn: AsyncConnection, query: Query) -> int:
@@ -239,8 +254,8 @@ async def count_on(conn: AsyncConnection, query: Query) -> int:
     return int(await conn.scalar(query.statement, query.params) or 0)
 
 
-async def feature(engine: AsyncEngine, collection: Collection, key: Any, crs: Crs) -> str | None:
-    text: str | None = await reads.scalar(engine, _feature(collection.id, crs), {"id": key})
+async def feature(pool: asyncpg.Pool, collection: Collection, key: Any, crs: Crs) -> str | None:
+    text: str | None = await reads.scalar(pool, _feature(collection.id, crs), {"id": key})
     return text
 
 
@@ -253,10 +268,9 @@ def _feature(collection_id: str, crs: Crs) -> Select[Any]:
     )
 
 
-async def extent(engine: AsyncEngine, collection: Collection) -> list[float] | None:
+async def extent(pool: asyncpg.Pool, collection: Collection) -> list[float] | None:
     """The collection's CRS84 bounding box (ST_Extent reads only the bounding boxes)."""
-    found = await reads.rows(engine, _extent(collection.id))
-    row = found[0]
+    row = (await reads.fetch(pool, _extent(collection.id)))[0]
     if row[0] is None:
         return None
     return [round(float(v), 7) for v in row]

@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from landmarket.core.errors import NotFound
 from landmarket.db.geo import content_crs_header
-from landmarket.db.reads import read_engine
+from landmarket.db.reads import read_pool
 from landmarket.ogc import html, params, service, tiles
 from landmarket.ogc.collections import Collection
 from landmarket.ogc.links import GEOJSON, JSON, OPENAPI, SCHEMA, self_and_alternate
@@ -51,7 +51,7 @@ def _path(request: Request, name: str) -> str:
 
 def _stream_engine(request: Request) -> AsyncEngine:
     # Large pages stream from a server-side cursor, which needs a transaction: the
-    # read-write engine, not the autocommit one of db.reads.
+    # read-write engine, not the autocommit pool of db.reads.
     engine: AsyncEngine = request.app.state.engine
     return engine
 
@@ -100,7 +100,7 @@ async def api(request: Request) -> Response:
 @_get("/collections")
 async def collections(request: Request) -> Response:
     fmt = _fmt(request)
-    doc = await service.collections(read_engine(request), _base(request), request.query_params, fmt)
+    doc = await service.collections(read_pool(request), _base(request), request.query_params, fmt)
     return _doc(request, fmt, "Collections", doc)
 
 
@@ -109,7 +109,7 @@ async def collection(request: Request) -> Response:
     fmt = _fmt(request)
     c = service.collection_or_404(_path(request, "collection_id"))
     base = _base(request)
-    doc = await service.collection_doc(read_engine(request), base, c)
+    doc = await service.collection_doc(read_pool(request), base, c)
     doc["links"] += self_and_alternate(f"{base}/collections/{c.id}", request.query_params, fmt)
     return _doc(request, fmt, c.title, doc)
 
@@ -135,7 +135,7 @@ async def items(request: Request) -> Response:
         return StreamingResponse(
             service.items_stream(_stream_engine(request), req), media_type=GEOJSON, headers=headers
         )
-    body, features = await service.items_page(read_engine(request), req)
+    body, features = await service.items_page(read_pool(request), req)
     if fmt == "html":
         links = json.loads(body[body.rindex(',"links":') + 9 : -1])
         page = html.features_page(c.title, [json.loads(f) for f in features], links)
@@ -149,7 +149,7 @@ async def item(request: Request) -> Response:
     c = service.collection_or_404(_path(request, "collection_id"))
     feature_id = _path(request, "feature_id")
     crs = params.crs_param(request.query_params, "crs")
-    text = await service.item(read_engine(request), c, feature_id, crs)
+    text = await service.item(read_pool(request), c, feature_id, crs)
     links = service.item_links(_base(request), c, feature_id, request.query_params)
     headers = content_crs_header(crs)
     if fmt == "html":
@@ -185,7 +185,7 @@ async def tile(request: Request) -> Response:
     _tms(_path(request, "tms"))
     z, x, y = (_path(request, name) for name in ("z", "x", "y"))
     zi, xi, yi = tiles.tile_address(z, x, y)
-    data = await tiles.tile(read_engine(request), c, zi, xi, yi)
+    data = await tiles.tile(read_pool(request), c, zi, xi, yi)
     if not data:
         return Response(status_code=204)
     return Response(data, media_type=tiles.MVT)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.datastructures import QueryParams
 
@@ -66,9 +67,9 @@ def conformance(base: str, params: QueryParams, fmt: str) -> dict[str, Any]:
     }
 
 
-async def collection_doc(engine: AsyncEngine, base: str, collection: Collection) -> dict[str, Any]:
+async def collection_doc(pool: asyncpg.Pool, base: str, collection: Collection) -> dict[str, Any]:
     url = f"{base}/collections/{collection.id}"
-    bbox = await repository.extent(engine, collection)
+    bbox = await repository.extent(pool, collection)
     links = [
         link(f"{url}/items?f=json", "items", GEOJSON, "the features"),
         link(f"{url}/items?f=html", "items", HTML, "the features as HTML"),
@@ -93,9 +94,9 @@ async def collection_doc(engine: AsyncEngine, base: str, collection: Collection)
 
 
 async def collections(
-    engine: AsyncEngine, base: str, params: QueryParams, fmt: str
+    pool: asyncpg.Pool, base: str, params: QueryParams, fmt: str
 ) -> dict[str, Any]:
-    docs = [await collection_doc(engine, base, c) for c in COLLECTIONS.values()]
+    docs = [await collection_doc(pool, base, c) for c in COLLECTIONS.values()]
     return {
         "collections": docs,
         "crs": list(OGC_CRS),
@@ -153,7 +154,7 @@ def items_request(
 ) -> ItemsRequest:
     cql = None
     if query.filter is not None:
-        cql = cql2.to_sql(query.filter, query.filter_lang, collection, query.filter_crs)
+        cql = repository.Cql(query.filter, query.filter_lang, query.filter_crs)
     where = repository.where(
         collection,
         bbox=query.bbox,
@@ -204,9 +205,9 @@ def _page(req: ItemsRequest) -> repository.Query:
     )
 
 
-async def items_page(engine: AsyncEngine, req: ItemsRequest) -> tuple[str, list[str]]:
+async def items_page(pool: asyncpg.Pool, req: ItemsRequest) -> tuple[str, list[str]]:
     """The whole body (one round trip for the rows) and the page's feature texts."""
-    rows = await repository.fetch_page(engine, _page(req))
+    rows = await repository.fetch_page(pool, _page(req))
     limit = req.query.limit
     more = len(rows) > limit
     rows = rows[:limit]
@@ -220,7 +221,7 @@ async def items_page(engine: AsyncEngine, req: ItemsRequest) -> tuple[str, list[
     has_next = True if backwards else more
     matched: int | None = None
     if req.query.number_matched:
-        matched = await repository.fetch_count(engine, repository.count(req.collection, req.where))
+        matched = await repository.fetch_count(pool, repository.count(req.collection, req.where))
     elif req.query.cursor is None and not more:
         matched = len(features)  # the first page holds everything: counting is free
     body = (
@@ -262,9 +263,9 @@ async def items_stream(engine: AsyncEngine, req: ItemsRequest) -> AsyncIterator[
         yield tail.encode()
 
 
-async def item(engine: AsyncEngine, collection: Collection, feature_id: str, crs: Crs) -> str:
+async def item(pool: asyncpg.Pool, collection: Collection, feature_id: str, crs: Crs) -> str:
     key = collection.parse_id(feature_id)
-    text = None if key is None else await repository.feature(engine, collection, key, crs)
+    text = None if key is None else await repository.feature(pool, collection, key, crs)
     if text is None:
         raise NotFound(f"no feature {feature_id!r} in {collection.id!r}")
     return text

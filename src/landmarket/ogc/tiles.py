@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+import asyncpg
 from geoalchemy2 import functions as gf
 from sqlalchemy import (
     ColumnElement,
@@ -24,7 +25,6 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from landmarket.core.errors import BadRequest, FieldError, NotFound
 from landmarket.db import reads
@@ -112,7 +112,7 @@ def _tile_statement(collection_id: str) -> Select[Any]:
     return select(cast(func.ST_AsMVT(rows.table_valued(), layer, EXTENT, "geom"), LargeBinary))
 
 
-async def tile(engine: AsyncEngine, collection: Collection, z: int, x: int, y: int) -> bytes:
+async def tile(pool: asyncpg.Pool, collection: Collection, z: int, x: int, y: int) -> bytes:
     query = tile_query(collection, z, x, y)
-    data = await reads.scalar(engine, query.statement, query.params)
+    data = await reads.scalar(pool, query.statement, query.params)
     return bytes(data or b"")
