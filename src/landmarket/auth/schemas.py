@@ -6,7 +6,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, Field, StringConstraints, field_validator
+from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints, field_validator
+from pydantic.config import JsonDict, JsonValue
 
 from landmarket.auth.models import OrgKind
 from landmarket.core.schemas import ApiModel, ReadModel
@@ -18,9 +19,42 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Nace = Annotated[str, StringConstraints(pattern=r"^(?:[A-U]|[A-U]?\d{2}(?:\.\d{1,2})?)$")]
 
 
+# Which optional OrganizationCreate fields each kind accepts (the others must be absent, null
+# or an empty list), and which of them it needs.
+KIND_FIELDS: dict[OrgKind, frozenset[str]] = {
+    OrgKind.municipality: frozenset({"ags"}),
+    OrgKind.company: frozenset({"home_ags", "sector_nace"}),
+    OrgKind.agency: frozenset({"regions"}),
+    OrgKind.admin: frozenset(),
+}
+REQUIRED_FIELDS = frozenset({"ags", "home_ags", "regions"})
+_LISTS = frozenset({"ags", "regions"})
+
+
+def _kind_rule(kind: OrgKind) -> JsonDict:
+    """KIND_FIELDS for one kind as a JSON schema `if`/`then`, so the document says it too."""
+    unset: JsonDict = {"anyOf": [{"type": "null"}, {"type": "array", "maxItems": 0}]}
+    fields: JsonDict = {}
+    needed: list[JsonValue] = []
+    for name in ("ags", "home_ags", "regions", "sector_nace"):
+        if name not in KIND_FIELDS[kind]:
+            fields[name] = unset if name in _LISTS else {"type": "null"}
+        elif name in REQUIRED_FIELDS:
+            needed.append(name)
+            fields[name] = (
+                {"type": "array", "minItems": 1} if name in _LISTS else {"type": "string"}
+            )
+    return {
+        "if": {"properties": {"kind": {"const": kind.value}}, "required": ["kind"]},
+        "then": {"properties": fields, "required": needed},
+    }
+
+
 class OrganizationCreate(ApiModel):
     """Which of `ags`, `home_ags`, `regions` and `sector_nace` apply depends on `kind`;
     a field that does not apply to the kind is rejected, not ignored."""
+
+    model_config = ConfigDict(json_schema_extra={"allOf": [_kind_rule(k) for k in OrgKind]})
 
     kind: OrgKind
     name: Name

@@ -11,6 +11,7 @@ from landmarket.auth import keys, repository
 from landmarket.auth.models import ApiKey, OrgKind
 from landmarket.auth.principal import AuthPrincipal
 from landmarket.auth.schemas import (
+    KIND_FIELDS,
     ApiKeyCreate,
     ApiKeyCreated,
     ApiKeyRead,
@@ -32,13 +33,6 @@ from landmarket.core.pagination import (
     encode_cursor,
 )
 
-# Which optional OrganizationCreate fields each kind accepts; the others must be absent.
-_KIND_FIELDS: dict[OrgKind, frozenset[str]] = {
-    OrgKind.municipality: frozenset({"ags"}),
-    OrgKind.company: frozenset({"home_ags", "sector_nace"}),
-    OrgKind.agency: frozenset({"regions"}),
-    OrgKind.admin: frozenset(),
-}
 _REQUIRED: dict[str, str] = {
     "ags": "a municipality needs at least one AGS it may edit",
     "home_ags": "a company needs the AGS of the municipality it is based in",
@@ -51,7 +45,7 @@ def _dedupe(values: list[str] | None) -> list[str]:
 
 
 def _kind_errors(data: OrganizationCreate) -> list[FieldError]:
-    allowed = _KIND_FIELDS[data.kind]
+    allowed = KIND_FIELDS[data.kind]
     errors: list[FieldError] = []
     for field in ("ags", "home_ags", "regions", "sector_nace"):
         value = getattr(data, field)
