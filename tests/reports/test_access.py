@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.factories import make_org_with_key, make_region
@@ -69,3 +70,18 @@ async def test_bad_parameters_are_422(client: httpx.AsyncClient, world: World) -
     ]:
         body = assert_problem(await client.get(path, params=params, headers=key), 422)
         assert pointer in pointers(body)
+
+
+@pytest.mark.parametrize("path", PATHS)
+async def test_malformed_ags_is_refused_as_documented(
+    app: FastAPI, client: httpx.AsyncClient, world: World, path: str
+) -> None:
+    parameters = app.openapi()["paths"][path]["get"]["parameters"]
+    (documented,) = [p["schema"] for p in parameters if p["name"] == "municipalities"]
+    assert documented["anyOf"][0]["items"]["pattern"] == "^[0-9]{8}$"
+    for bad in ("", "0641200", "06412000x"):
+        params = {"region": "frm", "municipalities": [FRANKFURT, bad]}
+        body = assert_problem(
+            await client.get(path, params=params, headers=bearer(world.agency)), 422
+        )
+        assert pointers(body) == ["/query/municipalities/1"]

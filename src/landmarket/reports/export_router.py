@@ -12,6 +12,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from landmarket.auth.deps import Principal
+from landmarket.auth.schemas import Ags
 from landmarket.core.errors import problem_responses
 from landmarket.db.session import SessionDep
 from landmarket.reports import exports
@@ -44,7 +45,7 @@ MEDIA = {
     "xlsx": XLSX_MEDIA_TYPE,
 }
 Region = Annotated[str | None, Query(description="Region slug; required for agency keys")]
-Municipalities = Annotated[list[str] | None, Query(description="Only these AGS")]
+Municipalities = Annotated[list[Ags] | None, Query(description="Only these AGS")]
 
 
 def _download(body: AsyncIterator[bytes], fmt: str, stem: str, scope: Scope) -> Response:

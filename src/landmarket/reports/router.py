@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Response
 
 from landmarket.auth.deps import Principal
+from landmarket.auth.schemas import Ags
 from landmarket.core.errors import problem_responses
 from landmarket.db.session import SessionDep
 from landmarket.reports import scope as scopes
@@ -51,7 +52,7 @@ def scope_query(
         str | None, Query(description="Region slug; required for agency keys")
     ] = None,
     municipalities: Annotated[
-        list[str] | None, Query(description="Only these AGS (repeat the parameter)")
+        list[Ags] | None, Query(description="Only these AGS (repeat the parameter)")
     ] = None,
     date_from: Annotated[
         date | None, Query(alias="from", description="Created on or after (plots, requirements)")
