@@ -7,13 +7,14 @@ import re
 from typing import Any
 
 import httpx
+import jsonschema_rs
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from landmarket.db.geo import SUPPORTED_CRS, crs_spellings
 from landmarket.plots.geometry import CRS_BOUNDS
 from landmarket.plots.router import _input_crs
-from landmarket.plots.schemas import _NOT_NULL
+from landmarket.plots.schemas import _NOT_NULL, PlotCreate
 from tests.plots.conftest import (
     FRANKFURT,
     World,
@@ -144,3 +145,31 @@ async def test_bbox_beyond_its_crs_is_422_not_500(client: httpx.AsyncClient) -> 
         bbox = ",".join(f"{v:.6f}" for v in CRS_BOUNDS[crs.srid])
         response = await client.get("/v1/plots", params={"bbox": bbox, "bbox-crs": crs.uri})
         assert response.status_code == 200, (crs.uri, response.text)
+
+
+async def test_geometry_nesting_is_documented_as_checked(
+    client: httpx.AsyncClient, world: World, session: AsyncSession
+) -> None:
+    schema = jsonschema_rs.validator_for(PlotCreate.model_json_schema())
+    good = await feature(session, FRANKFURT)
+    ring = good["geometry"]["coordinates"][0]
+    for coordinates, kind in (
+        ([], "Polygon"),
+        ([[]], "Polygon"),
+        ([ring[:3]], "Polygon"),
+        ([[[*p, 0, 0] for p in ring]], "Polygon"),
+        ([[[p[0]] for p in ring]], "Polygon"),
+        ([ring], "MultiPolygon"),
+        ([[]], "MultiPolygon"),
+    ):
+        body = {**good, "geometry": {"type": kind, "coordinates": coordinates}}
+        assert not schema.is_valid(body), coordinates
+        response = await client.post("/v1/plots", json=body, headers=bearer(world.frankfurt))
+        (pointer,) = pointers(assert_problem(response, 422))
+        assert pointer.startswith("/body/geometry/coordinates"), pointer
+    for geometry in (good["geometry"], {"type": "MultiPolygon", "coordinates": [[ring]]}):
+        body = {**good, "geometry": geometry}
+        assert schema.is_valid(body)
+        body["properties"] = {**body["properties"], "external_id": geometry["type"]}
+        response = await client.post("/v1/plots", json=body, headers=bearer(world.frankfurt))
+        assert response.status_code == 201, response.text

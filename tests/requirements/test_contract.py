@@ -62,3 +62,35 @@ async def test_create_schema_and_service_agree_on_anchor_and_radius(
         assert schema.is_valid(body), location
         response = await client.post("/v1/requirements", json=body, headers=bearer(world.company))
         assert response.status_code == 201, response.text
+
+
+async def test_anchor_and_area_coordinates_are_documented_as_checked(
+    client: httpx.AsyncClient, session: AsyncSession, world: World
+) -> None:
+    schema = jsonschema_rs.validator_for(RequirementCreate.model_json_schema())
+    lon, lat = await lonlat(session, *ORIGIN[OFFENBACH])
+    square = [[lon, lat], [lon + 0.01, lat], [lon + 0.01, lat + 0.01], [lon, lat + 0.01]]
+    ring = [*square, square[0]]
+    for location, pointer in (
+        ({"anchor": {"type": "Point", "coordinates": [lon]}}, "/body/location/anchor"),
+        ({"anchor": {"type": "Point", "coordinates": [lat, 95]}}, "/body/location/anchor"),
+        ({"anchor": {"type": "Point", "coordinates": [190, lat]}}, "/body/location/anchor"),
+        ({"area": {"type": "Polygon", "coordinates": []}}, "/body/location/area"),
+        ({"area": {"type": "Polygon", "coordinates": [ring[:3]]}}, "/body/location/area"),
+        ({"area": {"type": "MultiPolygon", "coordinates": [ring]}}, "/body/location/area"),
+    ):
+        if "anchor" in location:
+            location["max_distance_km"] = 10
+        body = requirement_body(location=location)
+        assert not schema.is_valid(body), location
+        response = await client.post("/v1/requirements", json=body, headers=bearer(world.company))
+        assert any(p.startswith(pointer) for p in pointers(assert_problem(response, 422)))
+    for location in (
+        {"anchor": {"type": "Point", "coordinates": [lon, lat]}, "max_distance_km": 10},
+        {"area": {"type": "Polygon", "coordinates": [ring]}},
+        {"area": {"type": "MultiPolygon", "coordinates": [[ring]]}},
+    ):
+        body = requirement_body(location=location)
+        assert schema.is_valid(body), location
+        response = await client.post("/v1/requirements", json=body, headers=bearer(world.company))
+        assert response.status_code == 201, response.text

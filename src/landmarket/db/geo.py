@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from geoalchemy2 import functions as gf
+from pydantic.config import JsonDict
 from sqlalchemy import ColumnElement, cast, func, literal
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import QueryableAttribute
@@ -98,3 +99,20 @@ def geojson_in(geometry: dict[str, Any], srid: int = 4326) -> ColumnElement[Any]
     """GeoJSON geometry (a validated dict) -> MultiPolygon in storage CRS, as a bound parameter."""
     parsed = func.ST_SetSRID(func.ST_GeomFromGeoJSON(literal(json.dumps(geometry))), srid)
     return func.ST_Multi(gf.ST_Transform(parsed, STORAGE_SRID))
+
+
+def polygon_schema(position: JsonDict) -> JsonDict:
+    """`json_schema_extra` of a GeoJSON Polygon/MultiPolygon model with a free `coordinates`
+    field: the nesting its `type` calls for, rings of at least 4 ``position``s (closure,
+    validity and placement are checked by the server)."""
+    ring: JsonDict = {"type": "array", "items": position, "minItems": 4}
+    polygon: JsonDict = {"type": "array", "items": ring, "minItems": 1}
+    multi: JsonDict = {"type": "array", "items": polygon, "minItems": 1}
+
+    def when(kind: str, coordinates: JsonDict) -> JsonDict:
+        return {
+            "if": {"properties": {"type": {"const": kind}}, "required": ["type"]},
+            "then": {"properties": {"coordinates": coordinates}},
+        }
+
+    return {"allOf": [when("Polygon", polygon), when("MultiPolygon", multi)]}

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field, StringConstraints, field_validator
 
 from landmarket.core.schemas import ApiModel, ReadModel, omit_not_null
+from landmarket.db.geo import polygon_schema
 from landmarket.plots.models import (
     Category,
     Contamination,
@@ -45,6 +46,13 @@ class Contact(ApiModel):
 
 class GeometryIn(ApiModel):
     """A GeoJSON Polygon or MultiPolygon; coordinates are checked by plots.geometry."""
+
+    # Positions of 2 or 3 numbers; their range depends on the Content-Crs header.
+    model_config = ConfigDict(
+        json_schema_extra=polygon_schema(
+            {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 3}
+        )
+    )
 
     type: Literal["Polygon", "MultiPolygon"]
     coordinates: list[Any]

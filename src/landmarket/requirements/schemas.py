@@ -7,11 +7,19 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
 from pydantic.config import JsonDict
 
 from landmarket.auth.schemas import Nace
 from landmarket.core.schemas import ApiModel, ReadModel, omit_not_null
+from landmarket.db.geo import polygon_schema
 from landmarket.plots.models import Zoning
 from landmarket.requirements.models import EmissionClass, RequirementStatus, RequirementTenure
 
@@ -22,6 +30,16 @@ Area = Annotated[float, Field(gt=0, le=50_000_000, allow_inf_nan=False)]
 Money = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 Weight = Annotated[float, Field(ge=0, le=10, allow_inf_nan=False)]
 Position = list[float]
+# [longitude, latitude] as _check_position takes it.
+LONLAT: JsonDict = {
+    "type": "array",
+    "prefixItems": [
+        {"type": "number", "minimum": -180, "maximum": 180},
+        {"type": "number", "minimum": -90, "maximum": 90},
+    ],
+    "minItems": 2,
+    "maxItems": 2,
+}
 
 
 def _check_position(pos: Position) -> Position:
@@ -46,7 +64,7 @@ class PointIn(ApiModel):
     """A GeoJSON Point in lon/lat (CRS84)."""
 
     type: Literal["Point"]
-    coordinates: Position
+    coordinates: Annotated[Position, WithJsonSchema(LONLAT)]
 
     @field_validator("coordinates")
     @classmethod
@@ -56,6 +74,8 @@ class PointIn(ApiModel):
 
 class AreaIn(ApiModel):
     """A GeoJSON Polygon or MultiPolygon in lon/lat (CRS84); validity is checked in PostGIS."""
+
+    model_config = ConfigDict(json_schema_extra=polygon_schema(LONLAT))
 
     type: Literal["Polygon", "MultiPolygon"]
     coordinates: list[Any]
