@@ -40,7 +40,15 @@ from landmarket.core.errors import (
 )
 from landmarket.db.session import SessionDep
 from landmarket.idempotency import repository as repo
-from landmarket.idempotency.keys import HEADER, MAX_LENGTH, POINTER, fingerprint, lock_id, parse_key
+from landmarket.idempotency.keys import (
+    HEADER,
+    KEY_PATTERN,
+    MAX_LENGTH,
+    POINTER,
+    fingerprint,
+    lock_id,
+    parse_key,
+)
 
 REPLAYED_HEADER = "Idempotent-Replayed"
 RETRY_AFTER_SECONDS = 1
@@ -170,7 +178,7 @@ async def get_idempotency(
                 "nothing; the same key with another request is 422; while the first is still "
                 "running, 409 with Retry-After. See docs/idempotency.md."
             ),
-            json_schema_extra={"minLength": 1, "maxLength": MAX_LENGTH},
+            json_schema_extra={"minLength": 1, "maxLength": MAX_LENGTH, "pattern": KEY_PATTERN},
         ),
     ] = None,
 ) -> Idempotency:

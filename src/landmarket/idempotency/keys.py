@@ -18,7 +18,9 @@ TTL = timedelta(hours=24)
 # Request headers that change what the body means, so they are part of "the same request".
 SIGNIFICANT_HEADERS = ("content-crs",)
 
-_PRINTABLE = re.compile(r"[\x20-\x7e]+")
+# Printable ASCII with at least one visible character (HTTP strips surrounding spaces).
+KEY_PATTERN = "^[ -~]*[!-~][ -~]*$"
+_KEY = re.compile(KEY_PATTERN)
 _SF_ESCAPE = re.compile(r'\\(["\\])')
 
 
@@ -28,7 +30,7 @@ def parse_key(raw: str) -> str:
     value = raw.strip()
     if len(value) >= 2 and value[0] == value[-1] == '"':
         value = _SF_ESCAPE.sub(r"\1", value[1:-1])
-    if not value or len(value) > MAX_LENGTH or not _PRINTABLE.fullmatch(value):
+    if len(value) > MAX_LENGTH or not _KEY.fullmatch(value):
         reason = f"1 to {MAX_LENGTH} printable ASCII characters"
         raise BadRequest(
             f"{HEADER} must be {reason}, e.g. a UUID",
