@@ -46,9 +46,9 @@ test: system-deps venv lint typecheck check-openapi
 
 TIPG_VENV ?= /tmp/tipg-venv
 
-# Peers the benchmarks compare against: ApacheBench (load generator) and tipg in its own venv.
+# Peers the benchmarks compare against: wrk (HTTP/1.1 load generator) and tipg in its own venv.
 bench-deps: system-deps
-	@command -v ab >/dev/null || (apt-get install -y -qq apache2-utils || (apt-get update -qq && apt-get install -y -qq apache2-utils))
+	@command -v wrk >/dev/null || (apt-get install -y -qq wrk || (apt-get update -qq && apt-get install -y -qq wrk))
 	@test -x $(TIPG_VENV)/bin/uvicorn || ($(PYTHON) -m venv $(TIPG_VENV) && $(TIPG_VENV)/bin/pip install -q tipg uvicorn)
 
 ## Reproducible performance runs (national dataset, every scenario against its baseline);

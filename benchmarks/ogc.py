@@ -14,13 +14,15 @@ On the shared dataset (``benchmarks.dataset``), for each worker count N, in one 
 3. pgbench running the SQL our items endpoint sends (its kept statement compiled with the
    request's values as literals), prepared.
 
-The box: 600 m around the median published plot, its side doubled until it holds at least
-``MIN_FEATURES`` published plots (national plots are sparse); the tile is the z14 tile of that
-plot. Requests come from ApacheBench (``ab -k``) at the same concurrency for every server;
-pgbench uses as many clients. Both servers log at WARNING (no access log line per request),
-neither is rate limited. Each round measures ours, tipg and pgbench back to back (after a
-warm-up each), so the ratios of a round share the machine's state; reported are the rounds
-and their means.
+The box: 600 m around the median published plot, its side grown by a quarter until it holds
+at least ``MIN_FEATURES`` published plots (national plots are sparse) and tipg's reading of it
+(corners projected) selects the same plots as ours (edges followed); the tile is the z14 tile
+of that plot. Requests come from wrk over persistent HTTP/1.1 connections, as many for every
+server; pgbench uses as many clients. (ApacheBench, used before, speaks HTTP/1.0, whose
+keep-alive uvicorn does not offer: every request of ``ab -k`` opened a new connection to either
+server.) Both servers log at WARNING (no access log line per request), neither is rate
+limited. Each round measures ours, tipg and pgbench back to back (after a warm-up each), so the
+ratios of a round share the machine's state; reported are the rounds and their means.
 """
 
 from __future__ import annotations
@@ -171,15 +173,18 @@ def items_sql(box: tuple[float, float, float, float]) -> str:
     return sql.replace(f"'{fmt}'", "('YYYY-MM-DD\"T\"HH24' || ':' || 'MI' || ':' || 'SS.US\"Z\"')")
 
 
-def ab(url: str, seconds: float, concurrency: int) -> float:
-    # -n caps the run; -t ends it; the whole body is read so large responses cost what they cost.
-    command = ["ab", "-q", "-k", "-c", str(concurrency), "-t", str(max(1, round(seconds)))]
-    command += ["-n", "10000000", url]
-    out = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 60)
-    failed = re.search(r"Non-2xx responses:\s+(\d+)", out.stdout)
-    if failed:
-        raise SystemExit(f"{url}: {failed.group(1)} non-2xx responses\n{out.stdout}")
-    match = re.search(r"Requests per second:\s+([\d.]+)", out.stdout)
+def wrk(url: str, seconds: float, connections: int) -> float:
+    """Requests per second over ``connections`` persistent HTTP/1.1 connections (one wrk
+    thread is plenty for a handful of connections and leaves the CPUs to the servers)."""
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s"]
+    out = subprocess.run(
+        [*command, url], capture_output=True, text=True, check=True, timeout=seconds + 60
+    )
+    failed = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out.stdout)
+    errors = re.search(r"Socket errors: (.*)", out.stdout)
+    if failed or errors:
+        raise SystemExit(f"{url}: failed requests\n{out.stdout}")
+    match = re.search(r"Requests/sec:\s+([\d.]+)", out.stdout)
     assert match, out.stdout
     return float(match.group(1))
 
@@ -254,8 +259,8 @@ def measure(
         for r in range(args.rounds):
             for name, (mine, other) in pair.items():
                 for label, url in (("landmarket", mine), ("tipg", other)):
-                    ab(url, args.warmup, args.concurrency)  # pools, caches, prepared plans
-                    rps = ab(url, args.duration, args.concurrency)
+                    wrk(url, args.warmup, args.concurrency)  # pools, caches, prepared plans
+                    rps = wrk(url, args.duration, args.concurrency)
                     config.add(f"{name} {label}", rps)
                     print(f"[ogc] workers={workers} round {r + 1} {name} {label}: {rps:.0f}/s")
             pgbench(dsn, [sql], args.warmup, args.concurrency)
@@ -293,7 +298,7 @@ def report(
         f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {machine()}; "
         f"PostgreSQL {pg_versions[0]}, PostGIS {pg_versions[1]}.",
         f"Dataset: {args.size}, {info.plots} plots, {info.requirements} requirements "
-        f"(`benchmarks.dataset`). ApacheBench `-k` at concurrency {args.concurrency}, "
+        f"(`benchmarks.dataset`). wrk, {args.concurrency} persistent HTTP/1.1 connections, "
         f"{args.duration:g} s per measurement after a {args.warmup:g} s warm-up, "
         f"{args.rounds} round(s) per worker count; tipg runs with as many workers as "
         f"landmarket. Load average (1/5/15 min) at the end: {load}.",
@@ -337,11 +342,11 @@ def report(
     return "\n".join(lines)
 
 
-def summary_rows(configs: Sequence[Config], details: str) -> list[summary.Row]:
+def summary_rows(configs: Sequence[Config], concurrency: int, details: str) -> list[summary.Row]:
     rows = []
     for c in configs:
         r = ratios(c)
-        setting = f"{c.workers} worker(s), ab -c 4"
+        setting = f"{c.workers} worker(s), {concurrency} connections"
         for key, scenario, base in (
             ("items tipg", "OGC items, small bbox, limit=100", "tipg"),
             ("items pgbench", "OGC items, small bbox, limit=100", "pgbench"),
@@ -403,7 +408,7 @@ def main() -> None:
     out.write_text(text_out, encoding="utf-8")
     print(text_out)
     print(f"written to {out}")
-    summary.write(args.json, summary_rows(configs, out.name))
+    summary.write(args.json, summary_rows(configs, args.concurrency, out.name))
 
 
 if __name__ == "__main__":

@@ -167,7 +167,8 @@ def items_request(
 
 
 def _stamp() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # isoformat is several times cheaper than strftime, and this runs on every page.
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _tail(
