@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
@@ -10,8 +11,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -73,6 +75,57 @@ def test_stale_postmaster_pid_after_crash_does_not_block(data_dir: Path) -> None
     assert cluster.status().running is False
     assert cluster.start() is True
     assert cluster.psql("SELECT 1") == "1"
+
+
+def test_backend_outliving_a_killed_postmaster_does_not_block_the_restart(
+    data_dir: Path,
+) -> None:
+    """A backend busy computing does not notice its postmaster's death and keeps the shared
+    memory; PostgreSQL then refuses to start until it is gone."""
+    cluster = EmbeddedCluster(data_dir)
+    cluster.start()
+    pid = cluster.status().pid
+    assert pid is not None
+    # psql blocks until the connection dies with the cluster, so it runs in a thread.
+    busy = threading.Thread(
+        target=_ignore_errors,
+        args=(cluster.psql, "SELECT count(*) FROM generate_series(1, 1e11)"),
+        daemon=True,
+    )
+    busy.start()
+    deadline = time.monotonic() + 20
+    query = "SELECT pid FROM pg_stat_activity WHERE query LIKE '%generate_series(1, 1e11)%'"
+    backend = ""
+    try:
+        while not backend and time.monotonic() < deadline:
+            backend = cluster.psql(f"{query} AND pid <> pg_backend_pid()")
+            time.sleep(0.1)
+        assert backend, "the busy query never started"
+        os.kill(pid, signal.SIGKILL)
+        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _running(int(backend)), "the busy backend outlives its postmaster"
+        assert cluster.start() is True
+        assert cluster.psql("SELECT 1") == "1"
+        assert not _running(int(backend)), "the orphan was ended"
+    finally:
+        if backend and _running(int(backend)):  # never leave a busy orphan behind
+            os.kill(int(backend), signal.SIGKILL)
+    busy.join(timeout=10)
+
+
+def _running(pid: int) -> bool:
+    # A dead process may linger as a zombie when nobody reaps orphans (pid 1 in a container).
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _ignore_errors(fn: Callable[..., object], *args: object) -> None:
+    # The connection dies with the killed cluster: expected.
+    with contextlib.suppress(EmbeddedError):
+        fn(*args)
 
 
 def test_port_taken_by_someone_else_moves_the_cluster(data_dir: Path) -> None:

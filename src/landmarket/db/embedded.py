@@ -11,6 +11,7 @@ PostgreSQL refuses to run as root, so when we are root every server command runs
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -18,6 +19,7 @@ import pwd
 import re
 import secrets
 import shutil
+import signal
 import socket
 import stat
 import subprocess
@@ -137,6 +139,36 @@ def _pid_alive_postgres(pid: int) -> bool:
     except OSError:
         return False
     return comm.startswith(("postgres", "postmaster"))
+
+
+def _orphans(pgdata: Path) -> list[int]:
+    """Server processes of ``pgdata`` still alive after their postmaster died: every
+    PostgreSQL process works in its data directory. A backend busy computing does not notice
+    the postmaster's death and holds the shared memory, so the next start would fail."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or not _pid_alive_postgres(int(proc.name)):
+            continue
+        try:
+            if (proc / "cwd").readlink() == pgdata:
+                pids.append(int(proc.name))
+        except OSError:
+            continue
+    return pids
+
+
+def _end_orphans(pgdata: Path, grace_seconds: float = 5.0) -> None:
+    """Give the orphans of a dead postmaster ``grace_seconds`` to exit, then kill them (they
+    serve nobody: their clients lost them with the postmaster)."""
+    deadline = time.monotonic() + grace_seconds
+    while (left := _orphans(pgdata)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for pid in left:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + grace_seconds
+    while _orphans(pgdata) and time.monotonic() < deadline:
+        time.sleep(0.1)
 
 
 @dataclass(frozen=True)
@@ -324,7 +356,10 @@ class EmbeddedCluster:
             self.initialise()
             if self._live_pid() is not None:
                 return False
-            # A postmaster.pid whose process is gone (crash, kill -9, reboot) must not block us.
+            # A postmaster.pid whose process is gone (crash, kill -9, reboot) must not block
+            # us, nor may the backends that outlived it.
+            if (self.pgdata / "postmaster.pid").exists():
+                _end_orphans(self.pgdata.resolve())
             (self.pgdata / "postmaster.pid").unlink(missing_ok=True)
             state = self._read_state()
             port = state.get("port")
