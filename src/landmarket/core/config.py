@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     max_import_features: int = Field(default=10_000, ge=1)
     max_geometry_vertices: int = Field(default=10_000, ge=4)
     db_pool_size: int = 10
+    # How long a request waits for a pooled connection before it is answered 503.
+    db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
     # Per-statement limit for API queries; a runaway query must not hold a connection forever.
     # A query over it is answered 503 with Retry-After (db.session.outage_as_503).
     statement_timeout_ms: int = Field(default=30_000, ge=0)

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -41,6 +42,7 @@ def create_engine(url: str, settings: Settings) -> AsyncEngine:
         hide_parameters=True,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
+        pool_timeout=settings.db_pool_timeout_seconds,
         connect_args=connect_args(settings),
     )
 
@@ -113,11 +115,13 @@ def unavailable(detail: str) -> ServiceUnavailable:
 @asynccontextmanager
 async def outage_as_503() -> AsyncIterator[None]:
     """The one translation of database trouble the client cannot fix into 503 + Retry-After
-    instead of 500: the database is down, dropped the connection, or a statement ran over
+    instead of 500: the database is down, dropped the connection, a statement ran over
     ``statement_timeout`` (the transaction is rolled back, so the pooled connection is reused
-    healthy)."""
+    healthy), or no pooled connection came free within ``db_pool_timeout_seconds``."""
     try:
         yield
+    except PoolTimeout as exc:
+        raise unavailable("All database connections are busy; try again shortly") from exc
     except (OSError, DBAPIError) as exc:
         if is_query_canceled(exc):
             raise unavailable(
