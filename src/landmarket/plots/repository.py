@@ -246,7 +246,9 @@ def _conditions(principal: AuthPrincipal | None, f: PlotFilter) -> list[ColumnEl
             # Densify before projecting so the edges follow the curved outline; transform the
             # box, never the column, so the GiST index on geom is used.
             step = max(max_x - min_x, max_y - min_y) / 32
-            envelope = func.ST_Transform(func.ST_Segmentize(envelope, step), STORAGE_SRID)
+            if step > 0:  # a box of zero width and height is a point: nothing to densify
+                envelope = func.ST_Segmentize(envelope, step)
+            envelope = func.ST_Transform(envelope, STORAGE_SRID)
         conds.append(func.ST_Intersects(Plot.geom, envelope))
     if f.zoning:
         conds.append(Plot.zoning.in_(list(f.zoning)))
