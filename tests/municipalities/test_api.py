@@ -6,6 +6,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from landmarket.db.geo import crs_spellings
 from landmarket.municipalities.demo import seed_demo_region, synthetic_features
 from landmarket.municipalities.importer import import_features
 from tests.helpers import assert_problem
@@ -144,6 +145,8 @@ async def test_bad_parameters_are_422(client: httpx.AsyncClient, seeded: None) -
     cases = {
         "/v1/municipalities/99001001?crs=EPSG:4711": "/query/crs",
         "/v1/municipalities?include=geometry&crs=nonsense": "/query/crs",
+        # Without geometry too: an unknown CRS is not silently ignored (found by fuzzing).
+        "/v1/municipalities?crs=nonsense": "/query/crs",
         "/v1/municipalities?cursor=not-a-cursor": "/query/cursor",
         "/v1/municipalities?cursor=WzEsMl0": "/query/cursor",  # [1,2]: wrong types
         "/v1/municipalities?limit=0": "/query/limit",
@@ -153,3 +156,15 @@ async def test_bad_parameters_are_422(client: httpx.AsyncClient, seeded: None) -
     for url, pointer in cases.items():
         body = assert_problem(await client.get(url), 422)
         assert pointer in [e["pointer"] for e in body["errors"]], url  # type: ignore[union-attr]
+
+
+async def test_every_documented_crs_spelling_is_taken(
+    client: httpx.AsyncClient, seeded: None
+) -> None:
+    for spelling in crs_spellings():
+        detail = await client.get("/v1/municipalities/99001001", params={"crs": spelling})
+        assert detail.status_code == 200, spelling
+        listed = await client.get(
+            "/v1/municipalities", params={"crs": spelling, "include": "geometry"}
+        )
+        assert listed.status_code == 200, spelling

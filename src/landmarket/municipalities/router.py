@@ -81,7 +81,9 @@ async def list_municipalities(
     ] = None,
     crs: CrsQuery = None,
 ) -> Page[MunicipalityRead]:
-    geometry_crs = parse_crs(crs) if include == "geometry" else None
+    # Checked even without geometry: a CRS the API does not know is an error either way.
+    output_crs = parse_crs(crs)
+    geometry_crs = output_crs if include == "geometry" else None
     if geometry_crs is not None:
         response.headers.update(content_crs_header(geometry_crs))
     return await service.list_municipalities(
