@@ -46,10 +46,11 @@ test: system-deps venv lint typecheck check-openapi
 
 TIPG_VENV ?= /tmp/tipg-venv
 
-# Peers the benchmarks compare against: wrk (HTTP/1.1 load generator) and tipg in its own venv.
+# Peers the benchmarks compare against: wrk (HTTP/1.1 load generator) and tipg in its own venv
+# (on uvicorn with uvloop and httptools, the HTTP stack landmarket serves on).
 bench-deps: system-deps
 	@command -v wrk >/dev/null || (apt-get install -y -qq wrk || (apt-get update -qq && apt-get install -y -qq wrk))
-	@test -x $(TIPG_VENV)/bin/uvicorn || ($(PYTHON) -m venv $(TIPG_VENV) && $(TIPG_VENV)/bin/pip install -q tipg uvicorn)
+	@$(TIPG_VENV)/bin/python -c 'import tipg, uvloop, httptools' 2>/dev/null || ($(PYTHON) -m venv $(TIPG_VENV) && $(TIPG_VENV)/bin/pip install -q tipg 'uvicorn[standard]')
 
 ## Reproducible performance runs (national dataset, every scenario against its baseline);
 ## results go to benchmarks/results/, the summary table into README.md.
