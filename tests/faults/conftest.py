@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -16,13 +15,13 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from landmarket.db import migrate
-from landmarket.db.embedded import EmbeddedCluster, free_port
+from landmarket.db.embedded import EmbeddedCluster, cluster_processes
 from tests.matching.world import World, make_world
+from tests.servers import Server, serving
 
 BIN = Path(sys.executable).parent
 
@@ -32,19 +31,6 @@ def _children(pid: int) -> list[int]:
         return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     except OSError:
         return []
-
-
-def _cluster_pids(pgdata: Path) -> list[int]:
-    """Every process of the cluster, orphans too: PostgreSQL processes run in its data directory."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                if (proc / "cwd").readlink() == pgdata:
-                    found.append(int(proc.name))
-            except OSError:
-                pass  # gone meanwhile, or not ours to inspect
-    return found
 
 
 @dataclass
@@ -75,7 +61,7 @@ class Throwaway:
             os.kill(backend, signal.SIGKILL)
         deadline = time.monotonic() + 30
         # A zombie postmaster not yet reaped has no cwd but still counts as running.
-        while left := _cluster_pids(self.cluster.pgdata) or self.cluster.status().pid:
+        while left := cluster_processes(self.cluster.pgdata) or self.cluster.status().pid:
             assert time.monotonic() < deadline, f"{left} outlived their postmaster by 30 s"
             time.sleep(0.05)
 
@@ -128,11 +114,7 @@ async def world(db: AsyncSession) -> World:
 
 
 @dataclass
-class Server:
-    base: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
+class FaultServer(Server):
     def worker_pids(self) -> list[int]:
         return [
             pid
@@ -140,44 +122,15 @@ class Server:
             if b"worker" in Path(f"/proc/{pid}/cmdline").read_bytes()
         ]
 
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
 
 @pytest.fixture
-def server(throwaway: Throwaway) -> Iterator[Server]:
+def server(throwaway: Throwaway) -> Iterator[FaultServer]:
     """`landmarket serve` (with its webhook worker) as a process of its own on the cluster."""
-    port = free_port()
     log = throwaway.cluster.data_dir / "serve.log"
     env = {**os.environ, "LANDMARKET_DATABASE_URL": throwaway.url}
     env["LANDMARKET_DATA_DIR"] = str(throwaway.cluster.data_dir)
     # The tests' webhook receiver is on loopback; a short poll delivers within the test.
     env["LANDMARKET_WEBHOOK_ALLOW_PRIVATE_TARGETS"] = "true"
     env["LANDMARKET_WEBHOOK_WORKER_POLL_SECONDS"] = "0.2"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(BIN / "landmarket"), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    running = Server(base=f"http://127.0.0.1:{port}", process=process, log=log)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{running.base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(running.output())
-            time.sleep(0.2)
-        yield running
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with serving(env, log) as running:
+        yield FaultServer(base=running.base, process=running.process, log=running.log)

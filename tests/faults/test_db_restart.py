@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.faults.conftest import Server, Throwaway
+from tests.faults.conftest import FaultServer, Throwaway
 from tests.faults.load import REQUEST_TIMEOUT_S, Load, Outcome
 from tests.helpers import assert_problem, bearer
 from tests.matching.world import FRANKFURT, ORIGIN, World, insert_plot, requirement_body
@@ -70,7 +70,7 @@ def _check(outcomes: list[Outcome], window: Window, recovered_at: float) -> None
 
 
 async def _run_fault(
-    server: Server, world: World, plot_id: str, fault: Callable[[], None], throwaway: Throwaway
+    server: FaultServer, world: World, plot_id: str, fault: Callable[[], None], throwaway: Throwaway
 ) -> None:
     limits = httpx.Limits(max_connections=10)
     async with httpx.AsyncClient(
@@ -93,7 +93,7 @@ async def _run_fault(
 
 
 async def test_restart_and_kill9_under_load(
-    throwaway: Throwaway, server: Server, world: World, db: AsyncSession
+    throwaway: Throwaway, server: FaultServer, world: World, db: AsyncSession
 ) -> None:
     x, y = ORIGIN[FRANKFURT]
     plot_id = str(await insert_plot(db, FRANKFURT, x=x + 100, y=y + 100))
@@ -110,7 +110,7 @@ async def test_restart_and_kill9_under_load(
     await _worker_delivers(server, world.company)
 
 
-async def _worker_delivers(server: Server, key: str) -> None:
+async def _worker_delivers(server: FaultServer, key: str) -> None:
     """The worker that lived through the outages still delivers: a ping reaches a receiver."""
     receiver = Receiver()
     await receiver.start()

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.faults.conftest import Server, Throwaway
+from tests.faults.conftest import FaultServer, Throwaway
 from tests.faults.load import import_plots, plot_collection
 from tests.helpers import assert_problem, bearer
 from tests.matching.world import FRANKFURT, World, requirement_body
@@ -140,7 +140,7 @@ async def _orphans(observer: Observer) -> tuple[int, int]:
 
 
 async def test_kill9_during_atomic_import_leaves_all_or_none(
-    throwaway: Throwaway, server: Server, world: World, observer: Observer
+    throwaway: Throwaway, server: FaultServer, world: World, observer: Observer
 ) -> None:
     async with httpx.AsyncClient(base_url=server.base, timeout=120) as client:
         wanted = await client.post(

@@ -6,16 +6,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import numpy as np
 import pyogrio.raw
 import pytest
@@ -28,59 +25,20 @@ from landmarket.plots.models import Plot, PlotStatus
 from landmarket.plots.synthetic import plot_features, points_in
 from tests.factories import make_org_with_key
 from tests.plots.conftest import table_hash
+from tests.servers import serving
 
 FRM = Path(__file__).resolve().parents[3] / "shared/data/municipalities/frm-75-vg5000-2021.geojson"
 BIN = Path(sys.executable).parent
 SEED = 7
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def running_server(database_url: str, data_dir: Path) -> Iterator[str]:
-    """`landmarket serve` as a separate process on the test database."""
-    port = free_port()
+    """`landmarket serve` (no webhook worker) as a separate process on the test database."""
     env = {**os.environ, "LANDMARKET_DATABASE_URL": database_url}
     env["LANDMARKET_DATA_DIR"] = str(data_dir)
-    log = (data_dir / "serve.log").open("w")
-    process = subprocess.Popen(
-        [
-            str(BIN / "landmarket"),
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-worker",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((data_dir / "serve.log").read_text())
-            time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+    with serving(env, data_dir / "serve.log", "--no-worker") as server:
+        yield server.base
 
 
 def write_gpkg(path: Path, features: list[dict[str, Any]]) -> None:

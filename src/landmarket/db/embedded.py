@@ -141,10 +141,10 @@ def _pid_alive_postgres(pid: int) -> bool:
     return comm.startswith(("postgres", "postmaster"))
 
 
-def _orphans(pgdata: Path) -> list[int]:
-    """Server processes of ``pgdata`` still alive after their postmaster died: every
-    PostgreSQL process works in its data directory. A backend busy computing does not notice
-    the postmaster's death and holds the shared memory, so the next start would fail."""
+def cluster_processes(pgdata: Path) -> list[int]:
+    """Every live server process of the cluster in ``pgdata``, orphans of a dead postmaster
+    too: every PostgreSQL process works in its data directory. (A backend busy computing does
+    not notice its postmaster's death and holds the shared memory, so a new start fails.)"""
     pids = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit() or not _pid_alive_postgres(int(proc.name)):
@@ -161,13 +161,13 @@ def _end_orphans(pgdata: Path, grace_seconds: float = 5.0) -> None:
     """Give the orphans of a dead postmaster ``grace_seconds`` to exit, then kill them (they
     serve nobody: their clients lost them with the postmaster)."""
     deadline = time.monotonic() + grace_seconds
-    while (left := _orphans(pgdata)) and time.monotonic() < deadline:
+    while (left := cluster_processes(pgdata)) and time.monotonic() < deadline:
         time.sleep(0.1)
     for pid in left:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + grace_seconds
-    while _orphans(pgdata) and time.monotonic() < deadline:
+    while cluster_processes(pgdata) and time.monotonic() < deadline:
         time.sleep(0.1)
 
 
