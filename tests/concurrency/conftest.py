@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tests.plots.test_push_cli import running_server
+from tests.servers import serving
 
 # Enough pooled connections that 50 requests can all be inside the database at once
 # (2 x 25: pool plus overflow), well under the test cluster's max_connections of 100.
@@ -21,10 +22,14 @@ SERVER_POOL_SIZE = 25
 @pytest.fixture(scope="package")
 def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data_dir: Path = tmp_path_factory.mktemp("serve")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("LANDMARKET_DB_POOL_SIZE", str(SERVER_POOL_SIZE))
-        with running_server(database_url, data_dir) as base:
-            yield base
+    env = {
+        **os.environ,
+        "LANDMARKET_DATABASE_URL": database_url,
+        "LANDMARKET_DATA_DIR": str(data_dir),
+        "LANDMARKET_DB_POOL_SIZE": str(SERVER_POOL_SIZE),
+    }
+    with serving(env, data_dir / "serve.log", "--no-worker") as running:
+        yield running.base
 
 
 async def waiting_backends(conn: AsyncConnection) -> int:
