@@ -176,3 +176,16 @@ async def test_geometry_nesting_is_documented_as_checked(
         body["properties"] = {**body["properties"], "external_id": geometry["type"]}
         response = await client.post("/v1/plots", json=body, headers=bearer(world.frankfurt))
         assert response.status_code == 201, response.text
+
+
+async def test_dates_only_as_yyyy_mm_dd(
+    client: httpx.AsyncClient, world: World, session: AsyncSession
+) -> None:
+    # Pydantic alone read 0 as 1970-01-01 (found by fuzzing).
+    for bad in ("0", "2026-1-1"):
+        response = await client.get("/v1/plots", params={"available_by": bad})
+        assert pointers(assert_problem(response, 422)) == ["/query/available_by"], bad
+    for bad in (0, "0", "2026-01-01T00:00:00"):
+        body = await feature(session, FRANKFURT, available_from=bad)
+        response = await client.post("/v1/plots", json=body, headers=bearer(world.frankfurt))
+        assert pointers(assert_problem(response, 422)) == ["/body/properties/available_from"]

@@ -85,3 +85,13 @@ async def test_malformed_ags_is_refused_as_documented(
             await client.get(path, params=params, headers=bearer(world.agency)), 422
         )
         assert pointers(body) == ["/query/municipalities/1"]
+
+
+async def test_dates_only_as_yyyy_mm_dd(client: httpx.AsyncClient, world: World) -> None:
+    # Pydantic alone read `to=0` as 1970-01-01 (found by fuzzing).
+    for bad in ("0", "1700000000", "2026-1-1", "01.01.2026"):
+        for name in ("from", "to"):
+            response = await client.get(
+                "/v1/reports/supply", params={name: bad}, headers=bearer(world.admin)
+            )
+            assert pointers(assert_problem(response, 422)) == [f"/query/{name}"], bad

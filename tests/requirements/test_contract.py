@@ -94,3 +94,11 @@ async def test_anchor_and_area_coordinates_are_documented_as_checked(
         assert schema.is_valid(body), location
         response = await client.post("/v1/requirements", json=body, headers=bearer(world.company))
         assert response.status_code == 201, response.text
+
+
+async def test_needed_by_only_as_yyyy_mm_dd(client: httpx.AsyncClient, world: World) -> None:
+    # Pydantic alone read 0 as 1970-01-01 (found by fuzzing).
+    for bad in (0, "0", "2030-01-01T00:00:00Z"):
+        body = requirement_body(needed_by=bad)
+        response = await client.post("/v1/requirements", json=body, headers=bearer(world.company))
+        assert pointers(assert_problem(response, 422)) == ["/body/needed_by"], bad

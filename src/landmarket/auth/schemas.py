@@ -6,11 +6,11 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import ConfigDict, Field, StringConstraints, field_validator
 from pydantic.config import JsonDict, JsonValue
 
 from landmarket.auth.models import OrgKind
-from landmarket.core.schemas import ApiModel, ReadModel
+from landmarket.core.schemas import ApiModel, IsoDateTime, ReadModel
 
 Ags = Annotated[str, StringConstraints(pattern=r"^[0-9]{8}$")]
 RegionSlug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
@@ -95,7 +95,7 @@ class MeRead(ReadModel):
 
 class ApiKeyCreate(ApiModel):
     name: Name = Field(description="What the key is for, e.g. 'QGIS sync'")
-    expires_at: AwareDatetime | None = Field(
+    expires_at: IsoDateTime | None = Field(
         default=None, description="Optional expiry (with time zone); must be in the future"
     )
 

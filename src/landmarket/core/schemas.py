@@ -1,9 +1,11 @@
-"""Base model for API schemas."""
+"""Base model for API schemas, and types shared by them."""
 
+import re
 from collections.abc import Callable
-from typing import Any
+from datetime import date
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict
 
 
 class ApiModel(BaseModel):
@@ -31,3 +33,28 @@ def omit_not_null(*names: str) -> Callable[[dict[str, Any]], None]:
                 prop.update(branches[0])
 
     return edit
+
+
+def _spelled(pattern: str, what: str) -> BeforeValidator:
+    """Pydantic's lax mode also reads numbers (Unix time) and looser spellings as dates; only
+    the documented format (`date`, `date-time` of RFC 3339) is taken."""
+    compiled = re.compile(pattern)
+
+    def check(value: object) -> object:
+        if isinstance(value, int | float) or (
+            isinstance(value, str) and not compiled.fullmatch(value)
+        ):
+            raise ValueError(f"must be {what}")
+        return value
+
+    return BeforeValidator(check)
+
+
+IsoDate = Annotated[date, _spelled(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", "a date, YYYY-MM-DD")]
+IsoDateTime = Annotated[
+    AwareDatetime,
+    _spelled(
+        r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})",
+        "an RFC 3339 date-time with time zone, e.g. 2030-01-31T12:00:00Z",
+    ),
+]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import uuid
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
@@ -16,6 +15,7 @@ from landmarket.auth.models import OrgKind
 from landmarket.auth.principal import AuthPrincipal
 from landmarket.core.errors import FieldError, ValidationFailed, problem_responses
 from landmarket.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from landmarket.core.schemas import IsoDate
 from landmarket.core.versioning import etag
 from landmarket.db.geo import Crs, content_crs_header, crs_spellings, parse_crs
 from landmarket.db.session import SessionDep
@@ -174,7 +174,7 @@ async def list_plots(
     min_area_m2: Annotated[float | None, Query(ge=0)] = None,
     max_area_m2: Annotated[float | None, Query(ge=0)] = None,
     available_by: Annotated[
-        date | None, Query(description="Available on or before this date")
+        IsoDate | None, Query(description="Available on or before this date")
     ] = None,
     q: Annotated[
         str | None, Query(max_length=200, description="Text in title, description, external_id")

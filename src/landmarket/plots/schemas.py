@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints, field_validator
 
-from landmarket.core.schemas import ApiModel, ReadModel, omit_not_null
+from landmarket.core.schemas import ApiModel, IsoDate, ReadModel, omit_not_null
 from landmarket.db.geo import polygon_schema
 from landmarket.plots.models import (
     Category,
@@ -84,7 +84,7 @@ class PlotAttributes(ApiModel):
     ownership: Ownership | None = None
     divisible: bool = False
     min_divisible_area_m2: NonNegative | None = None
-    available_from: date | None = Field(default=None, description="null = available now")
+    available_from: IsoDate | None = Field(default=None, description="null = available now")
     parcel_ids: Annotated[list[ParcelId], Field(max_length=1000)] = Field(default_factory=list)
     contact: Contact | None = None
     status: PlotStatus | None = Field(
@@ -134,7 +134,7 @@ class PlotPropertiesUpdate(ApiModel):
     ownership: Ownership | None = None
     divisible: bool | None = None
     min_divisible_area_m2: NonNegative | None = None
-    available_from: date | None = None
+    available_from: IsoDate | None = None
     parcel_ids: Annotated[list[ParcelId], Field(max_length=1000)] | None = None
     contact: Contact | None = None
     status: PlotStatus | None = None

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from landmarket.auth.deps import Principal
 from landmarket.auth.schemas import Ags
 from landmarket.core.errors import problem_responses
+from landmarket.core.schemas import IsoDate
 from landmarket.db.session import SessionDep
 from landmarket.reports import scope as scopes
 from landmarket.reports import service
@@ -55,9 +56,11 @@ def scope_query(
         list[Ags] | None, Query(description="Only these AGS (repeat the parameter)")
     ] = None,
     date_from: Annotated[
-        date | None, Query(alias="from", description="Created on or after (plots, requirements)")
+        IsoDate | None, Query(alias="from", description="Created on or after (plots, requirements)")
     ] = None,
-    date_to: Annotated[date | None, Query(alias="to", description="Created on or before")] = None,
+    date_to: Annotated[
+        IsoDate | None, Query(alias="to", description="Created on or before")
+    ] = None,
 ) -> ScopeQuery:
     return ScopeQuery(region, municipalities, date_from, date_to)
 

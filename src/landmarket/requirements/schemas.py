@@ -18,7 +18,7 @@ from pydantic import (
 from pydantic.config import JsonDict
 
 from landmarket.auth.schemas import Nace
-from landmarket.core.schemas import ApiModel, ReadModel, omit_not_null
+from landmarket.core.schemas import ApiModel, IsoDate, ReadModel, omit_not_null
 from landmarket.db.geo import polygon_schema
 from landmarket.plots.models import Zoning
 from landmarket.requirements.models import EmissionClass, RequirementStatus, RequirementTenure
@@ -163,7 +163,7 @@ class RequirementCreate(ApiModel):
     tenure: RequirementTenure = RequirementTenure.either
     max_price_eur_per_m2: Money | None = None
     max_rent_eur_per_m2_month: Money | None = None
-    needed_by: date | None = None
+    needed_by: IsoDate | None = None
     location: NewLocation = Field(default_factory=NewLocation)
     must: Must = Field(default_factory=Must)
     weights: Weights = Field(default_factory=Weights)
@@ -201,7 +201,7 @@ class RequirementUpdate(ApiModel):
     tenure: RequirementTenure | None = None
     max_price_eur_per_m2: Money | None = None
     max_rent_eur_per_m2_month: Money | None = None
-    needed_by: date | None = None
+    needed_by: IsoDate | None = None
     location: Location | None = None
     must: Must | None = None
     weights: Weights | None = None
