@@ -189,3 +189,22 @@ async def test_dates_only_as_yyyy_mm_dd(
         body = await feature(session, FRANKFURT, available_from=bad)
         response = await client.post("/v1/plots", json=body, headers=bearer(world.frankfurt))
         assert pointers(assert_problem(response, 422)) == ["/body/properties/available_from"]
+
+
+async def test_if_match_is_documented_as_required_where_428_enforces_it(
+    app: FastAPI, client: httpx.AsyncClient, world: World, session: AsyncSession
+) -> None:
+    def if_match(method: str) -> dict[str, Any]:
+        parameters = _operation(app, method, "/v1/plots/{plot_id}")["parameters"]
+        (header,) = [p for p in parameters if p["name"] == "If-Match"]
+        return header
+
+    assert if_match("patch")["required"] is True
+    assert if_match("delete")["required"] is False
+    plot = await create(client, world.frankfurt, await feature(session, FRANKFURT))
+    url = f"/v1/plots/{plot['id']}"
+    patch = {"properties": {"title": "New"}}
+    response = await client.patch(url, json=patch, headers=bearer(world.frankfurt))
+    assert_problem(response, 428)
+    headers = {**bearer(world.frankfurt), "If-Match": '"1"'}
+    assert (await client.patch(url, json=patch, headers=headers)).status_code == 200

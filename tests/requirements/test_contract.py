@@ -102,3 +102,17 @@ async def test_needed_by_only_as_yyyy_mm_dd(client: httpx.AsyncClient, world: Wo
         body = requirement_body(needed_by=bad)
         response = await client.post("/v1/requirements", json=body, headers=bearer(world.company))
         assert pointers(assert_problem(response, 422)) == ["/body/needed_by"], bad
+
+
+async def test_if_match_is_documented_as_required_where_428_enforces_it(
+    app: FastAPI, client: httpx.AsyncClient, world: World
+) -> None:
+    parameters = app.openapi()["paths"]["/v1/requirements/{requirement_id}"]["patch"]["parameters"]
+    (header,) = [p for p in parameters if p["name"] == "If-Match"]
+    assert header["required"] is True
+    created = await post_requirement(client, world.company)
+    url = f"/v1/requirements/{created['id']}"
+    response = await client.patch(url, json={"title": "New"}, headers=bearer(world.company))
+    assert_problem(response, 428)
+    headers = {**bearer(world.company), "If-Match": '"1"'}
+    assert (await client.patch(url, json={"title": "New"}, headers=headers)).status_code == 200

@@ -2,7 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
+from fastapi import Header
+
 from landmarket.core.errors import PreconditionFailed, PreconditionRequired
+
+IfMatch = Annotated[str | None, Header(alias="If-Match", description="ETag of your last read")]
+# Writes that refuse to run without If-Match answer 428 (RFC 6585), so FastAPI must treat the
+# header as optional (a missing required one would be its 422); it is documented as required
+# instead: hidden here, described by `openapi_extra=IF_MATCH_REQUIRED` on the route.
+RequiredIfMatch = Annotated[str | None, Header(alias="If-Match", include_in_schema=False)]
+IF_MATCH_REQUIRED: dict[str, Any] = {
+    "parameters": [
+        {
+            "name": "If-Match",
+            "in": "header",
+            "required": True,
+            "description": "ETag of your last read; 428 without it, 412 when it is stale",
+            "schema": {"type": "string"},
+        }
+    ]
+}
 
 
 def etag(version: int) -> str:

@@ -16,7 +16,7 @@ from landmarket.auth.principal import AuthPrincipal
 from landmarket.core.errors import FieldError, ValidationFailed, problem_responses
 from landmarket.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from landmarket.core.schemas import IsoDate
-from landmarket.core.versioning import etag
+from landmarket.core.versioning import IF_MATCH_REQUIRED, IfMatch, RequiredIfMatch, etag
 from landmarket.db.geo import Crs, content_crs_header, crs_spellings, parse_crs
 from landmarket.db.session import SessionDep
 from landmarket.idempotency.deps import IdempotencyDep, idempotency_responses
@@ -75,7 +75,6 @@ ContentCrs = Annotated[
         json_schema_extra={"enum": crs_spellings(bracketed=True)},
     ),
 ]
-IfMatch = Annotated[str | None, Header(alias="If-Match", description="ETag of your last read")]
 Repair = Annotated[
     bool,
     Query(
@@ -271,6 +270,7 @@ async def get_plot(
     response_class=GeoJSONResponse,
     summary="Change some properties and/or the geometry (If-Match required)",
     responses=problem_responses(401, 403, 404, 409, 412, 422, 428),
+    openapi_extra=IF_MATCH_REQUIRED,
 )
 async def update_plot(
     plot_id: PlotId,
@@ -278,7 +278,7 @@ async def update_plot(
     principal: PlotWriter,
     session: SessionDep,
     max_vertices: MaxVertices,
-    if_match: IfMatch = None,
+    if_match: RequiredIfMatch = None,
     content_crs: ContentCrs = None,
     crs: CrsParam = None,
     repair: Repair = False,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 from fastapi.responses import JSONResponse
 
 from landmarket.auth.deps import CompanyPrincipal, Principal, require_kinds
@@ -13,7 +13,7 @@ from landmarket.auth.models import OrgKind
 from landmarket.auth.principal import AuthPrincipal
 from landmarket.core.errors import problem_responses
 from landmarket.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
-from landmarket.core.versioning import etag
+from landmarket.core.versioning import IF_MATCH_REQUIRED, IfMatch, RequiredIfMatch, etag
 from landmarket.db.session import SessionDep
 from landmarket.idempotency.deps import IdempotencyDep, idempotency_responses
 from landmarket.privacy import service as privacy
@@ -24,7 +24,6 @@ from landmarket.requirements.schemas import RequirementCreate, RequirementRead, 
 router = APIRouter(tags=["requirements"])
 
 RequirementId = Annotated[uuid.UUID, Path(description="The requirement's id")]
-IfMatch = Annotated[str | None, Header(alias="If-Match", description="ETag of your last read")]
 # Listing is for companies (their own) and admins; municipalities and agencies get 403.
 Lister = Annotated[AuthPrincipal, Depends(require_kinds(OrgKind.company, OrgKind.admin))]
 
@@ -93,13 +92,14 @@ async def get_requirement(
     response_model=RequirementRead,
     summary="Change a requirement (If-Match required); its matches are recomputed",
     responses=problem_responses(401, 404, 412, 422, 428),
+    openapi_extra=IF_MATCH_REQUIRED,
 )
 async def update_requirement(
     requirement_id: RequirementId,
     body: RequirementUpdate,
     principal: Principal,
     session: SessionDep,
-    if_match: IfMatch = None,
+    if_match: RequiredIfMatch = None,
 ) -> Response:
     result = await service.update(session, principal, requirement_id, body, if_match=if_match)
     return _response(result.requirement)
