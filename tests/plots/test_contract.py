@@ -206,5 +206,9 @@ async def test_if_match_is_documented_as_required_where_428_enforces_it(
     patch = {"properties": {"title": "New"}}
     response = await client.patch(url, json=patch, headers=bearer(world.frankfurt))
     assert_problem(response, 428)
+    # Blank is absent too, and the documented pattern says so.
+    assert not re.search(if_match("patch")["schema"]["pattern"], " ")
+    blank = {**bearer(world.frankfurt), "If-Match": " "}
+    assert_problem(await client.patch(url, json=patch, headers=blank), 428)
     headers = {**bearer(world.frankfurt), "If-Match": '"1"'}
     assert (await client.patch(url, json=patch, headers=headers)).status_code == 200

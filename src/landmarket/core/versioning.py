@@ -20,7 +20,8 @@ IF_MATCH_REQUIRED: dict[str, Any] = {
             "in": "header",
             "required": True,
             "description": "ETag of your last read; 428 without it, 412 when it is stale",
-            "schema": {"type": "string"},
+            # Blank counts as absent (428), like a missing header.
+            "schema": {"type": "string", "pattern": "\\S"},
         }
     ]
 }
