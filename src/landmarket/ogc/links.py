@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus
 
 from starlette.datastructures import QueryParams
 
@@ -12,6 +13,8 @@ GEOJSON = "application/geo+json"
 HTML = "text/html"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 SCHEMA = "application/schema+json"
+
+_quote = lru_cache(maxsize=512)(quote_plus)
 
 
 def link(
@@ -34,7 +37,11 @@ def with_params(url: str, params: QueryParams | dict[str, str], **changes: str |
             merged.pop(name, None)
         else:
             merged[name] = value
-    return f"{url}?{urlencode(merged)}" if merged else url
+    if not merged:
+        return url
+    # What urlencode(merged) gives, with the quoting memoised: links are built on every page
+    # and the same few names and values come again and again.
+    return url + "?" + "&".join(f"{_quote(k)}={_quote(v)}" for k, v in merged.items())
 
 
 def self_and_alternate(

@@ -35,15 +35,6 @@ _F = frozenset({"f"})
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def _get(*paths: str) -> Callable[[Endpoint], Endpoint]:
-    def register(endpoint: Endpoint) -> Endpoint:
-        for path in paths:
-            router.add_route(PREFIX + path, endpoint, methods=["GET"], include_in_schema=False)
-        return endpoint
-
-    return register
-
-
 def _path(request: Request, name: str) -> str:
     value: str = request.path_params[name]
     return value
@@ -73,7 +64,6 @@ def _fmt(request: Request, allowed: frozenset[str] = _F) -> str:
     return params.output_format(request.query_params, request.headers.get("accept"))
 
 
-@_get("", "/")
 async def landing_page(request: Request) -> Response:
     fmt = _fmt(request)
     return _doc(
@@ -81,14 +71,12 @@ async def landing_page(request: Request) -> Response:
     )
 
 
-@_get("/conformance")
 async def conformance(request: Request) -> Response:
     fmt = _fmt(request)
     doc = service.conformance(_base(request), request.query_params, fmt)
     return _doc(request, fmt, "Conformance", doc)
 
 
-@_get("/api")
 async def api(request: Request) -> Response:
     fmt = _fmt(request)
     doc = openapi_document(_base(request))
@@ -97,14 +85,12 @@ async def api(request: Request) -> Response:
     return JSONResponse(doc, media_type=OPENAPI)
 
 
-@_get("/collections")
 async def collections(request: Request) -> Response:
     fmt = _fmt(request)
     doc = await service.collections(read_pool(request), _base(request), request.query_params, fmt)
     return _doc(request, fmt, "Collections", doc)
 
 
-@_get("/collections/{collection_id}")
 async def collection(request: Request) -> Response:
     fmt = _fmt(request)
     c = service.collection_or_404(_path(request, "collection_id"))
@@ -114,7 +100,6 @@ async def collection(request: Request) -> Response:
     return _doc(request, fmt, c.title, doc)
 
 
-@_get("/collections/{collection_id}/queryables")
 async def queryables(request: Request) -> Response:
     fmt = _fmt(request)
     c = service.collection_or_404(_path(request, "collection_id"))
@@ -123,7 +108,6 @@ async def queryables(request: Request) -> Response:
     )
 
 
-@_get("/collections/{collection_id}/items")
 async def items(request: Request) -> Response:
     c = service.collection_or_404(_path(request, "collection_id"))
     query = params.items_query(request.query_params, c)
@@ -143,7 +127,6 @@ async def items(request: Request) -> Response:
     return Response(body, media_type=GEOJSON, headers=headers)
 
 
-@_get("/collections/{collection_id}/items/{feature_id}")
 async def item(request: Request) -> Response:
     fmt = _fmt(request, frozenset({"f", "crs"}))
     c = service.collection_or_404(_path(request, "collection_id"))
@@ -161,14 +144,12 @@ async def item(request: Request) -> Response:
     return Response(body, media_type=GEOJSON, headers=headers)
 
 
-@_get("/collections/{collection_id}/tiles")
 async def tilesets(request: Request) -> Response:
     fmt = _fmt(request)
     c = _tiled(_path(request, "collection_id"))
     return _doc(request, fmt, f"{c.title}: tilesets", service.tilesets(_base(request), c))
 
 
-@_get("/collections/{collection_id}/tiles/{tms}")
 async def tileset(request: Request) -> Response:
     fmt = _fmt(request)
     c = _tiled(_path(request, "collection_id"))
@@ -176,7 +157,6 @@ async def tileset(request: Request) -> Response:
     return _doc(request, fmt, f"{c.title}: {tms}", service.tileset(_base(request), c))
 
 
-@_get("/collections/{collection_id}/tiles/{tms}/{z}/{x}/{y}")
 async def tile(request: Request) -> Response:
     params.check_known(request.query_params, frozenset({"f"}))
     if request.query_params.get("f", "mvt") != "mvt":
@@ -202,3 +182,23 @@ def _tms(tms: str) -> str:
     if tms != tiles.TMS_ID:
         raise NotFound(f"no tile matrix set {tms!r}; available: {tiles.TMS_ID}")
     return tms
+
+
+# Matched top-down, the hot reads first: no two of these patterns match the same path, so the
+# order changes nothing but the number of patterns tried.
+ROUTES: tuple[tuple[str, Endpoint], ...] = (
+    ("/collections/{collection_id}/items", items),
+    ("/collections/{collection_id}/tiles/{tms}/{z}/{x}/{y}", tile),
+    ("/collections/{collection_id}/items/{feature_id}", item),
+    ("", landing_page),
+    ("/", landing_page),
+    ("/conformance", conformance),
+    ("/api", api),
+    ("/collections", collections),
+    ("/collections/{collection_id}", collection),
+    ("/collections/{collection_id}/queryables", queryables),
+    ("/collections/{collection_id}/tiles", tilesets),
+    ("/collections/{collection_id}/tiles/{tms}", tileset),
+)
+for route, endpoint in ROUTES:
+    router.add_route(PREFIX + route, endpoint, methods=["GET"], include_in_schema=False)
