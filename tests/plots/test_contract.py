@@ -212,3 +212,22 @@ async def test_if_match_is_documented_as_required_where_428_enforces_it(
     assert_problem(await client.patch(url, json=patch, headers=blank), 428)
     headers = {**bearer(world.frankfurt), "If-Match": '"1"'}
     assert (await client.patch(url, json=patch, headers=headers)).status_code == 200
+
+
+async def test_numbers_and_booleans_only_as_json_numbers_and_booleans(
+    client: httpx.AsyncClient, world: World, session: AsyncSession
+) -> None:
+    # Pydantic alone took "1" for a number and "true" or 1 for a boolean (found by fuzzing).
+    for name, bad in (
+        ("fibre_available", "true"),
+        ("divisible", 1),
+        ("broadband_mbps", "100"),
+        ("price_eur_per_m2", "12.5"),
+    ):
+        body = await feature(session, FRANKFURT, **{name: bad})
+        response = await client.post("/v1/plots", json=body, headers=bearer(world.frankfurt))
+        assert pointers(assert_problem(response, 422)) == [f"/body/properties/{name}"], name
+    body = await feature(session, FRANKFURT, fibre_available=True, price_eur_per_m2=12)
+    assert (
+        await client.post("/v1/plots", json=body, headers=bearer(world.frankfurt))
+    ).status_code == 201

@@ -116,3 +116,23 @@ async def test_if_match_is_documented_as_required_where_428_enforces_it(
     assert_problem(response, 428)
     headers = {**bearer(world.company), "If-Match": '"1"'}
     assert (await client.patch(url, json={"title": "New"}, headers=headers)).status_code == 200
+
+
+async def test_numbers_and_booleans_only_as_json_numbers_and_booleans(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    # Pydantic alone took "5000" for a number and "true" or 1 for a boolean (found by fuzzing).
+    for change, pointer in (
+        ({"area_min_m2": "5000"}, "/body/area_min_m2"),
+        ({"jobs": "3"}, "/body/jobs"),
+        ({"share_identity": "true"}, "/body/share_identity"),
+        ({"share_identity": 1}, "/body/share_identity"),
+        ({"must": {"fibre": "yes"}}, "/body/must/fibre"),
+        ({"weights": {"area": "2"}}, "/body/weights/area"),
+    ):
+        body = requirement_body(**change)
+        response = await client.post("/v1/requirements", json=body, headers=bearer(world.company))
+        assert pointers(assert_problem(response, 422)) == [pointer], change
+    body = requirement_body(jobs=3, share_identity=True, area_min_m2=5000)
+    response = await client.post("/v1/requirements", json=body, headers=bearer(world.company))
+    assert response.status_code == 201, response.text

@@ -148,6 +148,20 @@ async def test_ping_is_not_subscribable_and_not_offered(
         assert pointers(assert_problem(response, 422)) == ["/body/event_types/0"]
 
 
+async def test_active_and_min_score_only_as_json_boolean_and_number(
+    client: httpx.AsyncClient, world: World, receiver_url: str
+) -> None:
+    # Pydantic alone took "true" and 1 for a boolean and "5" for a number (found by fuzzing).
+    for change, pointer in (
+        ({"active": "true"}, "/body/active"),
+        ({"active": 1}, "/body/active"),
+        ({"filter": {"min_score": "5"}}, "/body/filter/min_score"),
+    ):
+        body = {"url": receiver_url, "event_types": COMPANY_TYPES, **change}
+        response = await client.post("/v1/webhooks", json=body, headers=bearer(world.company))
+        assert pointers(assert_problem(response, 422)) == [pointer], change
+
+
 @pytest.mark.parametrize(
     "url",
     [

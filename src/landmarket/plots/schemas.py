@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, StringConstraints, field_validator
+from pydantic import ConfigDict, Field, Strict, StrictBool, StringConstraints, field_validator
 
 from landmarket.core.schemas import ApiModel, IsoDate, ReadModel, omit_not_null
 from landmarket.db.geo import polygon_schema
@@ -31,9 +31,9 @@ Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, ma
 Description = Annotated[str, StringConstraints(max_length=5000)]
 ParcelId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 # Prices, rents, distances and areas are never negative; NaN/Infinity are not numbers here.
-NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-NonNegativeInt = Annotated[int, Field(ge=0)]
-Finite = Annotated[float, Field(allow_inf_nan=False)]
+NonNegative = Annotated[float, Strict(), Field(ge=0, allow_inf_nan=False)]
+NonNegativeInt = Annotated[int, Strict(), Field(ge=0)]
+Finite = Annotated[float, Strict(), Field(allow_inf_nan=False)]
 
 
 class Contact(ApiModel):
@@ -73,16 +73,16 @@ class PlotAttributes(ApiModel):
     emission_quota_db: Finite | None = Field(default=None, description="DIN 45691, dB(A)")
     contamination: Contamination | None = None
     servicing: Servicing | None = None
-    fibre_available: bool = False
+    fibre_available: StrictBool = False
     broadband_mbps: NonNegativeInt | None = None
     transit_stop_distance_m: NonNegativeInt | None = None
     motorway_distance_km: NonNegative | None = None
-    rail_siding: bool = False
+    rail_siding: StrictBool = False
     tenure: Tenure | None = None
     price_eur_per_m2: NonNegative | None = None
     rent_eur_per_m2_month: NonNegative | None = None
     ownership: Ownership | None = None
-    divisible: bool = False
+    divisible: StrictBool = False
     min_divisible_area_m2: NonNegative | None = None
     available_from: IsoDate | None = Field(default=None, description="null = available now")
     parcel_ids: Annotated[list[ParcelId], Field(max_length=1000)] = Field(default_factory=list)
@@ -123,16 +123,16 @@ class PlotPropertiesUpdate(ApiModel):
     emission_quota_db: Finite | None = None
     contamination: Contamination | None = None
     servicing: Servicing | None = None
-    fibre_available: bool | None = None
+    fibre_available: StrictBool | None = None
     broadband_mbps: NonNegativeInt | None = None
     transit_stop_distance_m: NonNegativeInt | None = None
     motorway_distance_km: NonNegative | None = None
-    rail_siding: bool | None = None
+    rail_siding: StrictBool | None = None
     tenure: Tenure | None = None
     price_eur_per_m2: NonNegative | None = None
     rent_eur_per_m2_month: NonNegative | None = None
     ownership: Ownership | None = None
-    divisible: bool | None = None
+    divisible: StrictBool | None = None
     min_divisible_area_m2: NonNegative | None = None
     available_from: IsoDate | None = None
     parcel_ids: Annotated[list[ParcelId], Field(max_length=1000)] | None = None

@@ -10,6 +10,8 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     ConfigDict,
     Field,
+    Strict,
+    StrictBool,
     StringConstraints,
     ValidationInfo,
     WithJsonSchema,
@@ -26,10 +28,10 @@ from landmarket.requirements.models import EmissionClass, RequirementStatus, Req
 Ags = Annotated[str, StringConstraints(pattern=r"^[0-9]{8}$")]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Description = Annotated[str, StringConstraints(max_length=5000)]
-Area = Annotated[float, Field(gt=0, le=50_000_000, allow_inf_nan=False)]
-Money = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-Weight = Annotated[float, Field(ge=0, le=10, allow_inf_nan=False)]
-Position = list[float]
+Area = Annotated[float, Strict(), Field(gt=0, le=50_000_000, allow_inf_nan=False)]
+Money = Annotated[float, Strict(), Field(gt=0, allow_inf_nan=False)]
+Weight = Annotated[float, Strict(), Field(ge=0, le=10, allow_inf_nan=False)]
+Position = list[Annotated[float, Strict()]]
 # [longitude, latitude] as _check_position takes it.
 LONLAT: JsonDict = {
     "type": "array",
@@ -120,7 +122,9 @@ _ANCHOR_WITH_RADIUS: JsonDict = {
 
 class Location(ApiModel):
     anchor: PointIn | None = Field(default=None, description="Comes with max_distance_km")
-    max_distance_km: Annotated[float, Field(gt=0, le=500, allow_inf_nan=False)] | None = None
+    max_distance_km: Annotated[float, Strict(), Field(gt=0, le=500, allow_inf_nan=False)] | None = (
+        None
+    )
     municipalities: Annotated[list[Ags], Field(min_length=1, max_length=1000)] | None = Field(
         default=None, description="AGS list"
     )
@@ -132,12 +136,14 @@ class NewLocation(Location):
 
 
 class Must(ApiModel):
-    fibre: bool = False
-    rail_siding: bool = False
-    developed: bool = False
-    no_contamination: bool = False
-    max_transit_stop_distance_m: Annotated[int, Field(ge=0)] | None = None
-    max_motorway_distance_km: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    fibre: StrictBool = False
+    rail_siding: StrictBool = False
+    developed: StrictBool = False
+    no_contamination: StrictBool = False
+    max_transit_stop_distance_m: Annotated[int, Strict(), Field(ge=0)] | None = None
+    max_motorway_distance_km: (
+        Annotated[float, Strict(), Field(ge=0, allow_inf_nan=False)] | None
+    ) = None
 
 
 class Weights(ApiModel):
@@ -168,8 +174,8 @@ class RequirementCreate(ApiModel):
     must: Must = Field(default_factory=Must)
     weights: Weights = Field(default_factory=Weights)
     sector_nace: Nace | None = None
-    jobs: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
-    share_identity: bool = False
+    jobs: Annotated[int, Strict(), Field(ge=0, le=1_000_000)] | None = None
+    share_identity: StrictBool = False
     status: RequirementStatus = RequirementStatus.open
 
 
@@ -206,8 +212,8 @@ class RequirementUpdate(ApiModel):
     must: Must | None = None
     weights: Weights | None = None
     sector_nace: Nace | None = None
-    jobs: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
-    share_identity: bool | None = None
+    jobs: Annotated[int, Strict(), Field(ge=0, le=1_000_000)] | None = None
+    share_identity: StrictBool | None = None
     status: RequirementStatus | None = None
 
     @field_validator(*_NOT_NULL)

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import Field, WithJsonSchema
+from pydantic import Field, Strict, StrictBool, WithJsonSchema
 
 from landmarket.core.schemas import ApiModel, ReadModel
 from landmarket.webhooks.events import BY_KIND, EventType
@@ -23,7 +23,7 @@ SubscribableType = Annotated[
 
 
 class WebhookFilter(ApiModel):
-    min_score: float | None = Field(
+    min_score: Annotated[float, Strict()] | None = Field(
         default=None, ge=0, le=100, description="Only events whose `score` is at least this"
     )
     requirement_ids: list[uuid.UUID] | None = Field(
@@ -43,7 +43,7 @@ class WebhookCreate(ApiModel):
     event_types: list[SubscribableType] = Field(min_length=1, max_length=10)
     filter: WebhookFilter | None = None
     description: str | None = Field(default=None, max_length=500)
-    active: bool = True
+    active: StrictBool = True
 
 
 class WebhookUpdate(ApiModel):
@@ -51,7 +51,7 @@ class WebhookUpdate(ApiModel):
     event_types: list[SubscribableType] | None = Field(default=None, min_length=1, max_length=10)
     filter: WebhookFilter | None = None
     description: str | None = Field(default=None, max_length=500)
-    active: bool | None = None
+    active: StrictBool | None = None
 
 
 class WebhookRead(ReadModel):
