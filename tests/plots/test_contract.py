@@ -231,3 +231,14 @@ async def test_numbers_and_booleans_only_as_json_numbers_and_booleans(
     assert (
         await client.post("/v1/plots", json=body, headers=bearer(world.frankfurt))
     ).status_code == 201
+
+
+async def test_malformed_geometry_is_422_even_with_a_stale_etag(
+    client: httpx.AsyncClient, world: World, session: AsyncSession
+) -> None:
+    # The precondition was checked first, so a malformed request got 412 (found by fuzzing).
+    plot = await create(client, world.frankfurt, await feature(session, FRANKFURT))
+    stale = {**bearer(world.frankfurt), "If-Match": '"7"'}
+    body = {"geometry": {"type": "MultiPolygon", "coordinates": []}}
+    response = await client.patch(f"/v1/plots/{plot['id']}", json=body, headers=stale)
+    assert pointers(assert_problem(response, 422)) == ["/body/geometry/coordinates"]

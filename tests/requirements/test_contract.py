@@ -136,3 +136,15 @@ async def test_numbers_and_booleans_only_as_json_numbers_and_booleans(
     body = requirement_body(jobs=3, share_identity=True, area_min_m2=5000)
     response = await client.post("/v1/requirements", json=body, headers=bearer(world.company))
     assert response.status_code == 201, response.text
+
+
+async def test_whole_floats_are_integers_as_in_json_schema(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    # JSON Schema counts 3.0 as an integer; a strict int refused it (found by fuzzing).
+    body = requirement_body(jobs=3.0, must={"max_transit_stop_distance_m": 500.0})
+    response = await client.post("/v1/requirements", json=body, headers=bearer(world.company))
+    assert response.status_code == 201, response.text
+    body = requirement_body(jobs=3.5)
+    response = await client.post("/v1/requirements", json=body, headers=bearer(world.company))
+    assert pointers(assert_problem(response, 422)) == ["/body/jobs"]

@@ -58,3 +58,15 @@ IsoDateTime = Annotated[
         "an RFC 3339 date-time with time zone, e.g. 2030-01-31T12:00:00Z",
     ),
 ]
+
+
+def _json_number(value: object) -> object:
+    # Pydantic's lax mode also took "5" and true as numbers; JSON Schema's integer still
+    # includes 5.0, which lax int takes (and 5.5 it refuses).
+    if isinstance(value, str | bool):
+        raise ValueError("must be a JSON number")
+    return value
+
+
+# For numbers in request bodies: JSON numbers only, no numeric strings or booleans.
+JSON_NUMBER = BeforeValidator(_json_number)

@@ -6,9 +6,9 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, Strict, StrictBool, StringConstraints, field_validator
+from pydantic import ConfigDict, Field, StrictBool, StringConstraints, field_validator
 
-from landmarket.core.schemas import ApiModel, IsoDate, ReadModel, omit_not_null
+from landmarket.core.schemas import JSON_NUMBER, ApiModel, IsoDate, ReadModel, omit_not_null
 from landmarket.db.geo import polygon_schema
 from landmarket.plots.models import (
     Category,
@@ -31,9 +31,9 @@ Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, ma
 Description = Annotated[str, StringConstraints(max_length=5000)]
 ParcelId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 # Prices, rents, distances and areas are never negative; NaN/Infinity are not numbers here.
-NonNegative = Annotated[float, Strict(), Field(ge=0, allow_inf_nan=False)]
-NonNegativeInt = Annotated[int, Strict(), Field(ge=0)]
-Finite = Annotated[float, Strict(), Field(allow_inf_nan=False)]
+NonNegative = Annotated[float, JSON_NUMBER, Field(ge=0, allow_inf_nan=False)]
+NonNegativeInt = Annotated[int, JSON_NUMBER, Field(ge=0)]
+Finite = Annotated[float, JSON_NUMBER, Field(allow_inf_nan=False)]
 
 
 class Contact(ApiModel):

@@ -32,7 +32,12 @@ from landmarket.db.geo import Crs
 from landmarket.events.repository import record
 from landmarket.matching.service import refresh_plots
 from landmarket.plots import repository as repo
-from landmarket.plots.geometry import CheckedGeometry, check_geometry, geometry_value
+from landmarket.plots.geometry import (
+    CheckedGeometry,
+    check_geometry,
+    check_structure,
+    geometry_value,
+)
 from landmarket.plots.models import Plot, PlotStatus
 from landmarket.plots.schemas import (
     EventRead,
@@ -287,6 +292,11 @@ async def update_plot(
     max_vertices: int,
 ) -> WriteResult:
     plot = await _writable(session, principal, plot_id)
+    if body.geometry is not None:
+        # A malformed geometry is a bad request whatever the plot's version: 422 before 412.
+        check_structure(
+            body.geometry.model_dump(), crs_in, "/body/geometry", max_vertices=max_vertices
+        )
     expected = check_if_match(if_match, plot.version, required=True, what="plot")
     sent = body.properties.model_dump(exclude_unset=True)
     ags = sent.pop("municipality_ags", plot.municipality_ags)

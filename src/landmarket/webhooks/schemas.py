@@ -6,9 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import Field, Strict, StrictBool, WithJsonSchema
+from pydantic import Field, StrictBool, WithJsonSchema
 
-from landmarket.core.schemas import ApiModel, ReadModel
+from landmarket.core.schemas import JSON_NUMBER, ApiModel, ReadModel
 from landmarket.webhooks.events import BY_KIND, EventType
 from landmarket.webhooks.models import DeliveryState
 
@@ -23,7 +23,7 @@ SubscribableType = Annotated[
 
 
 class WebhookFilter(ApiModel):
-    min_score: Annotated[float, Strict()] | None = Field(
+    min_score: Annotated[float, JSON_NUMBER] | None = Field(
         default=None, ge=0, le=100, description="Only events whose `score` is at least this"
     )
     requirement_ids: list[uuid.UUID] | None = Field(
