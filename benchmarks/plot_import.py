@@ -139,14 +139,20 @@ def main() -> None:
         body = json.dumps({"type": "FeatureCollection", "features": features}).encode()
         base = f"http://127.0.0.1:{port}"
         first, report = post(base, key, body)
-        assert report["created"] == args.plots, report
+        # PostGIS's ST_GeneratePoints may give a multi-part municipality a point more or less.
+        count = len(features)
+        if report["created"] != count:
+            raise SystemExit(
+                f"created {report['created']} of {count} plots: {report['errors'][:5]}"
+            )
         second, again = post(base, key, body)
-        assert again["unchanged"] == args.plots, again
+        if again["unchanged"] != count:
+            raise SystemExit(f"{again['unchanged']} of {count} plots unchanged on the retry")
         baseline = ogr2ogr(url, features, workdir)
         pg, postgis = asyncio.run(versions(url))
     finally:
         stop_server(server)
-    out = write_results(args, len(body), first, second, baseline, pg, postgis)
+    out = write_results(args, count, len(body), first, second, baseline, pg, postgis)
     shutil.rmtree(workdir, ignore_errors=True)
     ratio = baseline / first  # our plots/s relative to ogr2ogr's
     summary.write(
@@ -154,7 +160,7 @@ def main() -> None:
         [
             summary.Row(
                 "Bulk import, POST /v1/plot-imports",
-                f"{args.plots:,} plots in one request",
+                f"{count:,} plots in one request",
                 "seconds",
                 first,
                 "ogr2ogr",
@@ -170,6 +176,7 @@ def main() -> None:
 
 def write_results(
     args: argparse.Namespace,
+    count: int,
     body_bytes: int,
     first: float,
     second: float,
@@ -188,17 +195,17 @@ def write_results(
         "",
         f"Machine: {machine()}; PostgreSQL {pg}, PostGIS {postgis}.",
         "",
-        f"Data: {args.plots:,} generated plots (seed {SEED}) inside the municipalities of "
+        f"Data: {count:,} generated plots (seed {SEED}) inside the municipalities of "
         f"{where}, EPSG:25832, one request of {body_bytes / 1e6:.1f} MB.",
         "",
         "| run | seconds | plots/s | vs ogr2ogr |",
         "|---|---:|---:|---:|",
-        f"| POST /v1/plot-imports, all created | {first:.2f} | {args.plots / first:,.0f} "
+        f"| POST /v1/plot-imports, all created | {first:.2f} | {count / first:,.0f} "
         f"| {first / baseline:.2f}x |",
-        f"| same request again, all unchanged | {second:.2f} | {args.plots / second:,.0f} "
+        f"| same request again, all unchanged | {second:.2f} | {count / second:,.0f} "
         f"| {second / baseline:.2f}x |",
         f"| `ogr2ogr -f PostgreSQL` into a plain table | {baseline:.2f} "
-        f"| {args.plots / baseline:,.0f} | 1.00x |",
+        f"| {count / baseline:,.0f} | 1.00x |",
         "",
         "Times are wall clock at the client, HTTP included. The import does more than the "
         "baseline: every geometry rule, municipality placement, upsert by external_id, and an "
