@@ -5,7 +5,8 @@
 
 Builds (or reuses) the dataset of ``benchmarks.dataset`` first, then runs each scenario module
 in its own process (each starts and stops its own servers and writes its own detailed results
-file) and collects their summary rows into ``results/<date>-<size>-suite.md``: one table with
+file) and collects their summary rows into ``results/<date>-<size>-suite.md`` (and ``.json``; a
+run with ``--only`` replaces just its scenarios in today's summary): one table with
 every figure, its baseline, the ratio and the target of issue 8. ``--readme`` also replaces
 the table in README.md's "Performance" section.
 """
@@ -14,11 +15,14 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from benchmarks import summary
 from benchmarks.common import RESULTS, ROOT, machine
@@ -135,20 +139,30 @@ def main() -> None:
     # Build the dataset once up front (timed in its dataset.json), so no scenario pays for it.
     with dataset(args.size) as info:
         loading = info.timings
-    rows: list[summary.Row] = []
-    took: dict[str, float] = {}
+    args.results.mkdir(parents=True, exist_ok=True)
+    stem = args.results / f"{dt.date.today().isoformat()}-{args.size}-suite"
+    # A partial run (--only) refreshes its scenarios in today's summary and keeps the others.
+    kept = _read_kept(stem.with_suffix(".json"))
     with tempfile.TemporaryDirectory(prefix="landmarket-suite-") as tmp:
         for name in [s for s in SCENARIOS if s in args.only]:
             got, seconds = run(name, args, Path(tmp))
-            rows += got
-            took[name] = seconds
-    args.results.mkdir(parents=True, exist_ok=True)
-    out: Path = args.results / f"{dt.date.today().isoformat()}-{args.size}-suite.md"
+            kept[name] = {"seconds": seconds, "rows": [asdict(r) for r in got]}
+    stem.with_suffix(".json").write_text(json.dumps(kept, indent=1))
+    rows = [summary.Row(**r) for name in SCENARIOS if name in kept for r in kept[name]["rows"]]
+    took = {name: kept[name]["seconds"] for name in SCENARIOS if name in kept}
+    out = stem.with_suffix(".md")
     out.write_text(report(args, rows, took, loading))
     print(out.read_text())
     print(f"written to {out}")
     if args.readme:
         update_readme(summary.table(rows), out.name)
+
+
+def _read_kept(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    kept: dict[str, Any] = json.loads(path.read_text())
+    return kept
 
 
 if __name__ == "__main__":
