@@ -31,9 +31,9 @@ Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, ma
 Description = Annotated[str, StringConstraints(max_length=5000)]
 ParcelId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 # Prices, rents, distances and areas are never negative; NaN/Infinity are not numbers here.
-NonNegative = Annotated[float, JSON_NUMBER, Field(ge=0, allow_inf_nan=False)]
-NonNegativeInt = Annotated[int, JSON_NUMBER, Field(ge=0)]
-Finite = Annotated[float, JSON_NUMBER, Field(allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False), JSON_NUMBER]
+NonNegativeInt = Annotated[int, Field(ge=0), JSON_NUMBER]
+Finite = Annotated[float, Field(allow_inf_nan=False), JSON_NUMBER]
 
 
 class Contact(ApiModel):

@@ -27,9 +27,9 @@ from landmarket.requirements.models import EmissionClass, RequirementStatus, Req
 Ags = Annotated[str, StringConstraints(pattern=r"^[0-9]{8}$")]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Description = Annotated[str, StringConstraints(max_length=5000)]
-Area = Annotated[float, JSON_NUMBER, Field(gt=0, le=50_000_000, allow_inf_nan=False)]
-Money = Annotated[float, JSON_NUMBER, Field(gt=0, allow_inf_nan=False)]
-Weight = Annotated[float, JSON_NUMBER, Field(ge=0, le=10, allow_inf_nan=False)]
+Area = Annotated[float, Field(gt=0, le=50_000_000, allow_inf_nan=False), JSON_NUMBER]
+Money = Annotated[float, Field(gt=0, allow_inf_nan=False), JSON_NUMBER]
+Weight = Annotated[float, Field(ge=0, le=10, allow_inf_nan=False), JSON_NUMBER]
 Position = list[Annotated[float, JSON_NUMBER]]
 # [longitude, latitude] as _check_position takes it.
 LONLAT: JsonDict = {
@@ -122,7 +122,7 @@ _ANCHOR_WITH_RADIUS: JsonDict = {
 class Location(ApiModel):
     anchor: PointIn | None = Field(default=None, description="Comes with max_distance_km")
     max_distance_km: (
-        Annotated[float, JSON_NUMBER, Field(gt=0, le=500, allow_inf_nan=False)] | None
+        Annotated[float, Field(gt=0, le=500, allow_inf_nan=False), JSON_NUMBER] | None
     ) = None
     municipalities: Annotated[list[Ags], Field(min_length=1, max_length=1000)] | None = Field(
         default=None, description="AGS list"
@@ -139,9 +139,9 @@ class Must(ApiModel):
     rail_siding: StrictBool = False
     developed: StrictBool = False
     no_contamination: StrictBool = False
-    max_transit_stop_distance_m: Annotated[int, JSON_NUMBER, Field(ge=0)] | None = None
+    max_transit_stop_distance_m: Annotated[int, Field(ge=0), JSON_NUMBER] | None = None
     max_motorway_distance_km: (
-        Annotated[float, JSON_NUMBER, Field(ge=0, allow_inf_nan=False)] | None
+        Annotated[float, Field(ge=0, allow_inf_nan=False), JSON_NUMBER] | None
     ) = None
 
 
@@ -173,7 +173,7 @@ class RequirementCreate(ApiModel):
     must: Must = Field(default_factory=Must)
     weights: Weights = Field(default_factory=Weights)
     sector_nace: Nace | None = None
-    jobs: Annotated[int, JSON_NUMBER, Field(ge=0, le=1_000_000)] | None = None
+    jobs: Annotated[int, Field(ge=0, le=1_000_000), JSON_NUMBER] | None = None
     share_identity: StrictBool = False
     status: RequirementStatus = RequirementStatus.open
 
@@ -211,7 +211,7 @@ class RequirementUpdate(ApiModel):
     must: Must | None = None
     weights: Weights | None = None
     sector_nace: Nace | None = None
-    jobs: Annotated[int, JSON_NUMBER, Field(ge=0, le=1_000_000)] | None = None
+    jobs: Annotated[int, Field(ge=0, le=1_000_000), JSON_NUMBER] | None = None
     share_identity: StrictBool | None = None
     status: RequirementStatus | None = None
 

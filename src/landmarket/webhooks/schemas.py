@@ -23,8 +23,8 @@ SubscribableType = Annotated[
 
 
 class WebhookFilter(ApiModel):
-    min_score: Annotated[float, JSON_NUMBER] | None = Field(
-        default=None, ge=0, le=100, description="Only events whose `score` is at least this"
+    min_score: Annotated[float, Field(ge=0, le=100), JSON_NUMBER] | None = Field(
+        default=None, description="Only events whose `score` is at least this"
     )
     requirement_ids: list[uuid.UUID] | None = Field(
         default=None,
