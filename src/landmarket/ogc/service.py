@@ -12,7 +12,7 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.datastructures import QueryParams
 
-from landmarket.core.errors import BadRequest, FieldError, NotFound
+from landmarket.core.errors import BadRequest, FieldError, NotFound, ValidationFailed
 from landmarket.core.pagination import decode_cursor, encode_cursor
 from landmarket.db.geo import CRS84, Crs
 from landmarket.ogc import cql2, repository
@@ -129,13 +129,17 @@ class Position:
 def position(collection: Collection, cursor: str | None) -> Position:
     if cursor is None:
         return Position()
-    direction, raw = decode_cursor(cursor, 2)
+    invalid = BadRequest(
+        "invalid cursor", errors=[FieldError(pointer="/query/cursor", detail="take it from a link")]
+    )
+    try:
+        direction, raw = decode_cursor(cursor, 2)
+    except ValidationFailed as exc:
+        # The OGC API answers every invalid parameter with 400, as its document says.
+        raise invalid from exc
     key = collection.parse_id(str(raw))
     if direction not in ("n", "p") or key is None:
-        raise BadRequest(
-            "invalid cursor",
-            errors=[FieldError(pointer="/query/cursor", detail="take it from a link")],
-        )
+        raise invalid
     return Position(after=key) if direction == "n" else Position(before=key)
 
 
