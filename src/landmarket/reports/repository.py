@@ -17,7 +17,6 @@ from sqlalchemy import (
     Integer,
     String,
     and_,
-    any_,
     bindparam,
     case,
     cast,
@@ -61,8 +60,11 @@ async def without_jit(session: AsyncSession | AsyncConnection) -> None:
 
 
 def in_ags(column: Any, scope: Scope, name: str) -> ColumnElement[bool]:
+    """``column`` is one of the scope's municipalities. ``IN (SELECT unnest(...))`` so the
+    planner hashes the list: ``= ANY(:array)`` with a bound array compares one by one, and a
+    national region holds 10,997 municipalities (the time series took 6 s that way)."""
     ags = bindparam(name, list(scope.ags or ()), type_=ARRAY(String))
-    cond: ColumnElement[bool] = column == any_(ags)
+    cond: ColumnElement[bool] = column.in_(select(func.unnest(ags)).scalar_subquery())
     return cond
 
 

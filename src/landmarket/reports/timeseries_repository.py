@@ -16,14 +16,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    ARRAY,
     BindParameter,
     DateTime,
     Float,
     Integer,
     Interval,
     String,
-    any_,
     bindparam,
     case,
     cast,
@@ -35,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from landmarket.events.models import Event
-from landmarket.reports.repository import HA, SUPPLY_STATUSES
+from landmarket.reports.repository import HA, SUPPLY_STATUSES, in_ags
 from landmarket.reports.scope import Scope
 from landmarket.requirements.models import RequirementStatus
 
@@ -46,11 +44,8 @@ def _flag(cond: ColumnElement[bool]) -> ColumnElement[int]:
     return case((cond, 1), else_=0)
 
 
-def _scoped(ags: ColumnElement[Any], scope: Scope) -> list[ColumnElement[bool]]:
-    if scope.ags is None:
-        return []
-    wanted = bindparam("ts_ags", list(scope.ags), type_=ARRAY(String))
-    return [ags == any_(wanted)]
+def _scoped(ags: ColumnElement[Any], scope: Scope, name: str) -> list[ColumnElement[bool]]:
+    return [] if scope.ags is None else [in_ags(ags, scope, name)]
 
 
 class Window:
@@ -88,7 +83,11 @@ def _plot_deltas(scope: Scope, w: Window) -> Any:
                 supply(Event.after) * area(Event.after) - supply(Event.before) * area(Event.before)
             ).label("d_area"),
         )
-        .where(Event.entity_type == "plot", Event.occurred_at < w.end, *_scoped(ags, scope))
+        .where(
+            Event.entity_type == "plot",
+            Event.occurred_at < w.end,
+            *_scoped(ags, scope, "ts_plot_ags"),
+        )
         .group_by(bucket)
         .subquery("plot_d")
     )
@@ -119,7 +118,7 @@ def _demand_deltas(scope: Scope, w: Window) -> Any:
         .where(
             Event.entity_type == "requirement",
             Event.occurred_at < w.end,
-            *_scoped(ags, scope),
+            *_scoped(ags, scope, "ts_demand_ags"),
         )
         .subquery("req_ev")
     )
