@@ -11,8 +11,7 @@ import jsonschema_rs
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from landmarket.db.geo import SUPPORTED_CRS, crs_spellings
-from landmarket.plots.geometry import CRS_BOUNDS
+from landmarket.db.geo import CRS_BOUNDS, SUPPORTED_CRS, crs_spellings
 from landmarket.plots.router import _input_crs
 from landmarket.plots.schemas import _NOT_NULL, PlotCreate
 from tests.plots.conftest import (

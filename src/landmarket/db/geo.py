@@ -49,6 +49,34 @@ DEFAULT_CRS = SUPPORTED_CRS[CRS84]
 _SHORT = re.compile(r"^(?:EPSG:|urn:ogc:def:crs:EPSG::)(\d+)$", re.IGNORECASE)
 
 
+_GEOGRAPHIC = (-180.0, -90.0, 180.0, 90.0)
+_MERCATOR = 20_037_508.35
+# Generous bounds per CRS (x/y order): they catch garbage and wrong-CRS input early, before
+# PostGIS fails to transform it; plot placement is checked against the municipality later.
+CRS_BOUNDS: dict[int, tuple[float, float, float, float]] = {
+    4326: _GEOGRAPHIC,
+    4258: _GEOGRAPHIC,
+    25832: (-1_000_000.0, 0.0, 2_000_000.0, 10_000_000.0),
+    25833: (-1_000_000.0, 0.0, 2_000_000.0, 10_000_000.0),
+    31467: (2_000_000.0, 4_000_000.0, 5_000_000.0, 7_000_000.0),
+    3857: (-_MERCATOR, -_MERCATOR, _MERCATOR, _MERCATOR),
+}
+
+
+def crs_bounds(crs: Crs) -> tuple[float, float, float, float]:
+    return CRS_BOUNDS.get(crs.srid, _GEOGRAPHIC)
+
+
+def bbox_problem(bbox: tuple[float, float, float, float], crs: Crs) -> str | None:
+    """Why a bbox (x/y order) in ``crs`` is refused: it reaches past the bounds of the CRS,
+    where PostGIS cannot transform it (e.g. longitude 300)."""
+    min_x, min_y, max_x, max_y = crs_bounds(crs)
+    x0, y0, x1, y1 = bbox
+    if x0 < min_x or y0 < min_y or x1 > max_x or y1 > max_y:
+        return f"must lie within x {min_x:g}..{max_x:g}, y {min_y:g}..{max_y:g} ({crs.label})"
+    return None
+
+
 def crs_spellings(*, bracketed: bool = False) -> list[str]:
     """The values :func:`parse_crs` takes, as an OpenAPI ``enum``: every supported CRS as OGC
     URI, ``EPSG:n`` and ``urn:ogc:def:crs:EPSG::n``, and CRS84 as ``CRS84``/``OGC:CRS84``;

@@ -14,7 +14,7 @@ from typing import Any
 from starlette.datastructures import QueryParams
 
 from landmarket.core.errors import BadRequest, FieldError
-from landmarket.db.geo import DEFAULT_CRS, Crs, parse_crs
+from landmarket.db.geo import DEFAULT_CRS, Crs, bbox_problem, parse_crs
 from landmarket.ogc import cql2
 from landmarket.ogc.collections import Collection, Queryable
 from landmarket.ogc.crs import north_first
@@ -137,6 +137,9 @@ def _bbox(value: str, crs: Crs) -> tuple[float, float, float, float]:
     min_x, min_y, max_x, max_y = (b, a, d, c) if north_first(crs) else (a, b, c, d)
     if min_x > max_x or min_y > max_y:
         raise bad("bbox", "the lower corner must not exceed the upper corner")
+    outside = bbox_problem((min_x, min_y, max_x, max_y), crs)
+    if outside is not None:
+        raise bad("bbox", outside)
     return min_x, min_y, max_x, max_y
 
 
@@ -195,6 +198,13 @@ def _property_value(queryable: Queryable, value: str) -> Any:
             return datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
     except ValueError:
         raise bad(name, f"{value!r} is not a valid {kind}") from None
+    # The document gives each property parameter the queryable's schema; hold values to it.
+    allowed = queryable.schema.get("enum")
+    if allowed is not None and value not in allowed:
+        raise bad(name, f"{value!r} is not one of {', '.join(allowed)}")
+    longest = queryable.schema.get("maxLength")
+    if longest is not None and len(value) > longest:
+        raise bad(name, f"at most {longest} characters")
     return value
 
 

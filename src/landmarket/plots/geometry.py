@@ -41,7 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from landmarket.core.config import Settings
 from landmarket.core.errors import FieldError, ValidationFailed
 from landmarket.db.base import STORAGE_SRID
-from landmarket.db.geo import Crs
+from landmarket.db.geo import Crs, crs_bounds
 from landmarket.db.session import is_transient
 from landmarket.municipalities.models import Municipality
 
@@ -50,29 +50,6 @@ DEFAULT_MAX_VERTICES: int = Settings.model_fields["max_geometry_vertices"].defau
 MAX_AREA_M2 = 50_000_000.0
 BOUNDARY_TOLERANCE_M = 500.0
 UNREADABLE = "PostGIS could not read or transform this geometry"
-
-_GEOGRAPHIC = (-180.0, -90.0, 180.0, 90.0)
-_MERCATOR = 20_037_508.35
-# Generous bounds per CRS: they catch garbage and wrong-CRS input early; placement is checked
-# precisely against the municipality boundary afterwards.
-CRS_BOUNDS: dict[int, tuple[float, float, float, float]] = {
-    4326: _GEOGRAPHIC,
-    4258: _GEOGRAPHIC,
-    25832: (-1_000_000.0, 0.0, 2_000_000.0, 10_000_000.0),
-    25833: (-1_000_000.0, 0.0, 2_000_000.0, 10_000_000.0),
-    31467: (2_000_000.0, 4_000_000.0, 5_000_000.0, 7_000_000.0),
-    3857: (-_MERCATOR, -_MERCATOR, _MERCATOR, _MERCATOR),
-}
-
-
-def bbox_problem(bbox: tuple[float, float, float, float], crs: Crs) -> str | None:
-    """Why a bbox in ``crs`` is refused: it reaches past the bounds of the CRS, where PostGIS
-    cannot transform it (e.g. longitude 300)."""
-    min_x, min_y, max_x, max_y = CRS_BOUNDS.get(crs.srid, _GEOGRAPHIC)
-    x0, y0, x1, y1 = bbox
-    if x0 < min_x or y0 < min_y or x1 > max_x or y1 > max_y:
-        return f"must lie within x {min_x:g}..{max_x:g}, y {min_y:g}..{max_y:g} ({crs.label})"
-    return None
 
 
 @dataclass(frozen=True)
@@ -128,7 +105,7 @@ def structure_problem(
         if kind == "Polygon"
         else [(f"{base}/{i}", p) for i, p in enumerate(coords)]
     )
-    min_x, min_y, max_x, max_y = CRS_BOUNDS.get(crs.srid, _GEOGRAPHIC)
+    min_x, min_y, max_x, max_y = crs_bounds(crs)
     vertices = 0
     for poly_ptr, rings in polygons:
         if not isinstance(rings, list) or not rings:

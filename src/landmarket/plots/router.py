@@ -17,11 +17,10 @@ from landmarket.core.errors import FieldError, ValidationFailed, problem_respons
 from landmarket.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from landmarket.core.schemas import IsoDate
 from landmarket.core.versioning import IF_MATCH_REQUIRED, IfMatch, RequiredIfMatch, etag
-from landmarket.db.geo import Crs, content_crs_header, crs_spellings, parse_crs
+from landmarket.db.geo import Crs, bbox_problem, content_crs_header, crs_spellings, parse_crs
 from landmarket.db.session import SessionDep
 from landmarket.idempotency.deps import IdempotencyDep, idempotency_responses
 from landmarket.plots import service
-from landmarket.plots.geometry import bbox_problem
 from landmarket.plots.imports import service as import_service
 from landmarket.plots.imports.schemas import ImportMode, PlotImport, PlotImportReport
 from landmarket.plots.models import Category, PlotStatus, Zoning
