@@ -1,0 +1,35 @@
+"""Schemathesis against the app's own OpenAPI document, once per organisation kind with its
+key and once without one: 0 failures with every check enabled."""
+
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from fastapi import FastAPI
+
+from landmarket.ogc.openapi import openapi_document
+from tests.fuzz import harness, rules
+from tests.fuzz.conftest import FuzzWorld
+
+ROLES = ("anonymous", "municipality", "company", "agency", "admin")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_main_api(fuzz_app: FastAPI, fuzz_world: FuzzWorld, role: str) -> None:
+    key = fuzz_world.keys.get(role)
+    spec = fuzz_app.openapi()
+    operations = rules.operations_config(spec)
+    operations += harness.without_coverage(harness.refused(fuzz_app, spec, key))
+    config = harness.config(key, operations)
+    schema = schemathesis.openapi.from_asgi("/openapi.json", fuzz_app, config=config)
+    report = harness.run(schema, f"main API, {role}")
+    assert not report.failures, f"{len(report.failures)} finding(s):\n\n{report.problems()}"
+
+
+def test_ogc_api(fuzz_app: FastAPI, fuzz_world: FuzzWorld) -> None:
+    """The OGC API Features document at /ogc/api: public, so one run without a key."""
+    spec = openapi_document("http://testserver/ogc")
+    config = harness.config(None, rules.operations_config(spec, invalid=400))
+    schema = schemathesis.openapi.from_asgi("/ogc/api", fuzz_app, config=config)
+    report = harness.run(schema, "OGC API, anonymous")
+    assert not report.failures, f"{len(report.failures)} finding(s):\n\n{report.problems()}"
