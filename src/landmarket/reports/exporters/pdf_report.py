@@ -16,9 +16,9 @@ from typing import Any
 from matplotlib import colormaps
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.cm import ScalarMappable
-from matplotlib.colors import Normalize
+from matplotlib.collections import PolyCollection
+from matplotlib.colors import Normalize, to_rgba
 from matplotlib.figure import Figure
-from matplotlib.patches import Polygon
 from matplotlib.ticker import MaxNLocator
 
 from landmarket.reports.exporters.cells import BKG_ATTRIBUTION, DATA_ATTRIBUTION
@@ -128,17 +128,32 @@ def _choropleth(data: PdfInput) -> Figure:
     norm = Normalize(vmin=0.0, vmax=max([*values, 1.0]))
     cmap = colormaps["YlGn"]
     ys: list[float] = []
-    for row, value in zip(data.municipalities.rows, values, strict=True):
-        colour = cmap(norm(value)) if value > 0 else "#eeeeee"
+    # One collection for every ring: an artist per polygon took 11 s for Germany's 10,997
+    # municipalities (add_patch updates the axes' limits each time).
+    outlines: list[list[list[float]]] = []
+    colours: list[Any] = []
+    # The colour map over all values at once (per value it cost 1.3 s for 10,997).
+    mapped: Any = cmap(norm(values)) if values else []
+    grey = to_rgba("#eeeeee")
+    for row, value, rgba in zip(data.municipalities.rows, values, mapped, strict=True):
+        colour = tuple(rgba) if value > 0 else grey
         rings = _rings(json.loads(row["geom"]))
         for ring in rings:
-            ax.add_patch(Polygon(ring, closed=True, facecolor=colour, edgecolor="#666", lw=0.4))
+            outlines.append(ring)
+            colours.append(colour)
             ys += [p[1] for p in ring]
         if rings and len(data.municipalities.rows) <= LABELLED:
             biggest = max(rings, key=len)
             x = sum(p[0] for p in biggest) / len(biggest)
             y = sum(p[1] for p in biggest) / len(biggest)
             ax.annotate(row["name"], (x, y), ha="center", va="center", fontsize=6, color="#222")
+    # Beyond a region's size the map is drawn as an image inside the PDF: thousands of vector
+    # outlines make a slow, heavy file and are too small to read anyway.
+    big = len(outlines) > LABELLED
+    collection = PolyCollection(
+        outlines, facecolors=colours, edgecolors="#666", lw=0.1 if big else 0.4, rasterized=big
+    )
+    ax.add_collection(collection)
     ax.autoscale_view()
     if ys:  # lon/lat: stretch x by 1/cos(lat) so shapes keep their proportions
         ax.set_aspect(1 / math.cos(math.radians(sum(ys) / len(ys))))
