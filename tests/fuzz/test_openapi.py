@@ -7,7 +7,6 @@ import pytest
 import schemathesis
 from fastapi import FastAPI
 
-from landmarket.ogc.openapi import openapi_document
 from tests.fuzz import harness, rules
 from tests.fuzz.conftest import FuzzWorld
 
@@ -17,7 +16,7 @@ ROLES = ("anonymous", "municipality", "company", "agency", "admin")
 @pytest.mark.parametrize("role", ROLES)
 def test_main_api(fuzz_app: FastAPI, fuzz_world: FuzzWorld, role: str) -> None:
     key = fuzz_world.keys.get(role)
-    spec = fuzz_app.openapi()
+    spec = harness.served(fuzz_app, "/openapi.json")
     operations = rules.operations_config(spec)
     operations += harness.without_coverage(harness.refused(fuzz_app, spec, key))
     config = harness.config(key, operations)
@@ -28,7 +27,7 @@ def test_main_api(fuzz_app: FastAPI, fuzz_world: FuzzWorld, role: str) -> None:
 
 def test_ogc_api(fuzz_app: FastAPI, fuzz_world: FuzzWorld) -> None:
     """The OGC API Features document at /ogc/api: public, so one run without a key."""
-    spec = openapi_document("http://testserver/ogc")
+    spec = harness.served(fuzz_app, "/ogc/api")
     config = harness.config(None, rules.operations_config(spec, invalid=400))
     schema = schemathesis.openapi.from_asgi("/ogc/api", fuzz_app, config=config)
     report = harness.run(schema, "OGC API, anonymous")
