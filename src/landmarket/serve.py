@@ -49,6 +49,10 @@ def _start_worker() -> subprocess.Popen[bytes]:
     )
 
 
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def _stop_worker(process: subprocess.Popen[bytes]) -> None:
     process.terminate()
     try:
@@ -96,6 +100,11 @@ def serve(
         # Webhook delivery in its own process: one however many API workers, and it stops
         # with the API (SIGTERM hands requests in flight back to the outbox).
         delivery = _start_worker() if worker else None
+        # uvicorn re-raises the SIGTERM it shut down on once it has restored the previous
+        # handler; with the default one the process would die right there, leaving the
+        # worker and the embedded cluster running. As an exception it unwinds through the
+        # clean-up below.
+        signal.signal(signal.SIGTERM, _exit_on_signal)
         try:
             uvicorn.run(
                 "landmarket.main:create_app",
