@@ -49,6 +49,8 @@ def _one_winner(responses: list[httpx.Response]) -> httpx.Response:
     losers = [r for r in responses if r is not winners[0]]
     for response in losers:
         assert_problem(response, 412)
+        # Lost at the If-Match check or at the write: either way, the version to read next.
+        assert response.headers["etag"] == '"2"', response.headers
     assert len(losers) == N - 1
     assert winners[0].headers["etag"] == '"2"'
     return winners[0]

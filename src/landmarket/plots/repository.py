@@ -196,6 +196,12 @@ async def update_plot(
     return await session.scalar(stmt)
 
 
+async def current_version(session: AsyncSession, plot_id: uuid.UUID) -> int | None:
+    """The version as committed now (after losing a compare-and-set: the winner's)."""
+    version: int | None = await session.scalar(select(Plot.version).where(Plot.id == plot_id))
+    return version
+
+
 async def external_id_taken(
     session: AsyncSession, ags: str, external_id: str, except_id: uuid.UUID
 ) -> bool:

@@ -27,7 +27,7 @@ from landmarket.core.pagination import (
     decode_uuid_cursor,
     encode_cursor,
 )
-from landmarket.core.versioning import check_if_match
+from landmarket.core.versioning import check_if_match, etag
 from landmarket.db.geo import Crs
 from landmarket.events.repository import record
 from landmarket.matching.service import refresh_plots
@@ -258,8 +258,13 @@ async def _apply(
             errors=[FieldError(pointer="/body/properties/external_id", detail="already exists")],
         ) from exc
     if version is None:
-        # Someone else wrote between our read and this compare-and-set.
-        raise PreconditionFailed("The plot was changed concurrently; read it again and retry")
+        # Someone else wrote between our read and this compare-and-set; like a stale
+        # If-Match, the answer carries the version to read next.
+        current = await repo.current_version(session, plot.id)
+        headers = {"ETag": etag(current)} if current is not None else None
+        raise PreconditionFailed(
+            "The plot was changed concurrently; read it again and retry", headers=headers
+        )
     feature, after = await repo.feature_and_snapshot(session, plot.id, crs_out)
     await record(
         session,
