@@ -83,19 +83,19 @@ class Scope:
         return true()
 
 
-async def searches_box(session: AsyncSession, requirement_id: uuid.UUID) -> bool | None:
-    """``rules.searches_box`` of one requirement (None when it does not exist)."""
-    stmt = select(rules.searches_box()).where(Requirement.id == requirement_id)
-    located: bool | None = (await session.execute(stmt)).scalar_one_or_none()
-    return located
-
-
-async def update_search_boxes(session: AsyncSession, scope: Scope) -> None:
+async def update_search_boxes(session: AsyncSession, scope: Scope) -> bool | None:
+    """Recompute the search boxes in ``scope``. For one requirement, also return
+    ``rules.searches_box`` of it (how its plots are found; None when it does not exist),
+    from the same statement."""
     extents = region_extents()
     stmt = update(Requirement).values(search_box=search_box(extents)).add_cte(extents)
-    if scope.requirement_id is not None:
-        stmt = stmt.where(Requirement.id == scope.requirement_id)
-    await session.execute(stmt.execution_options(synchronize_session=False))
+    stmt = stmt.execution_options(synchronize_session=False)
+    if scope.requirement_id is None:
+        await session.execute(stmt)
+        return None
+    one = stmt.where(Requirement.id == scope.requirement_id).returning(rules.searches_box())
+    located: bool | None = (await session.execute(one)).scalar_one_or_none()
+    return located
 
 
 async def recompute(session: AsyncSession, scope: Scope, today: date) -> tuple[int, int, int]:

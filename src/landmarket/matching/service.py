@@ -55,8 +55,7 @@ def today() -> date:
 async def refresh_requirement(session: AsyncSession, requirement_id: uuid.UUID) -> None:
     """Recompute one requirement against all plots (after it was created or changed)."""
     scope = repo.Scope(requirement_id=requirement_id)
-    await repo.update_search_boxes(session, scope)
-    located = await repo.searches_box(session, requirement_id)
+    located = await repo.update_search_boxes(session, scope)
     await repo.recompute(session, replace(scope, located=located), today())
 
 
