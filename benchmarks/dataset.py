@@ -501,7 +501,9 @@ async def _requirements(
             for company, body in bodies[SERVICE_SAMPLE:]:
                 p = await principal(company)
                 # The service's own column mapping; matches come from the rebuild below.
-                values = requirements_service._columns(RequirementCreate(**body), geometry=True)
+                values = requirements_service.column_values(
+                    RequirementCreate(**body), geometry=True
+                )
                 values |= {"company_id": uuid.UUID(company["id"]), "home_ags": p.home_ags}
                 await requirements_repo.insert_requirement(session, values)
     with timer.step("matches_rebuild"):

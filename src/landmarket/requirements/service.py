@@ -111,7 +111,7 @@ async def _validate(session: AsyncSession, body: RequirementCreate) -> None:
         raise ValidationFailed("The requirement is not consistent", errors=errors)
 
 
-def _columns(body: RequirementCreate, *, geometry: bool) -> dict[str, Any]:
+def column_values(body: RequirementCreate, *, geometry: bool) -> dict[str, Any]:
     """Column values for the whole requirement; geometry columns only when asked for."""
     values: dict[str, Any] = {name: getattr(body, name) for name in _PLAIN}
     values["zonings"] = (
@@ -153,7 +153,7 @@ async def create(
     session: AsyncSession, principal: AuthPrincipal, body: RequirementCreate
 ) -> WriteResult:
     await _validate(session, body)
-    values = _columns(body, geometry=True)
+    values = column_values(body, geometry=True)
     values |= {"company_id": principal.org_id, "home_ags": principal.home_ags}
     rid = await repo.insert_requirement(session, values)
     await refresh_requirement(session, rid)
@@ -253,9 +253,9 @@ async def update(
     current = to_read(stored)
     merged = _merged(current, patch)
     await _validate(session, merged)
-    values = _changed(stored.requirement, _columns(merged, geometry=False))
+    values = _changed(stored.requirement, column_values(merged, geometry=False))
     loc_sent = patch.location.model_fields_set if patch.location else set()
-    geometry = _columns(merged, geometry=True)
+    geometry = column_values(merged, geometry=True)
     # Geometry columns change only when sent and different from what a read returns.
     for name in ("anchor", "area"):
         sent = getattr(merged.location, name)
