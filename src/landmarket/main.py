@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         app.state.engine = engine
         app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
         # Single-statement reads (the OGC API) on their own asyncpg pool; see db.reads.
-        app.state.read_pool = await open_pool(url, settings)
+        app.state.read_pool = open_pool(url, settings)
         try:
             yield
         finally:
@@ -83,6 +83,11 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         description=DESCRIPTION,
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
+        telemetry={
+            "tracing": settings.opentelemetry,
+            "metrics": settings.opentelemetry,
+            "logs": settings.opentelemetry,
+        },
     )
     app.state.settings = settings
     install_error_handlers(app)

@@ -31,3 +31,20 @@ async def test_exhausted_pool_is_503_and_recovers(database_url: str) -> None:
             assert int(response.headers["retry-after"]) > 0
             assert "QueuePool" not in response.text
         assert (await client.get("/v1/municipalities")).status_code == 200
+
+
+async def test_exhausted_read_pool_is_503_and_recovers(database_url: str) -> None:
+    """The OGC API reads on its own pool (db.readpool): the same answer when it is full."""
+    async with (
+        app_with(database_url, db_pool_size=1, db_pool_timeout_seconds=0.5) as app,
+        client_of(app) as client,
+    ):
+        held = asyncio.create_task(app.state.read_pool.fetch("SELECT pg_sleep(2)", []))
+        await asyncio.sleep(0.3)
+        async with asyncio.timeout(10):
+            response = await client.get("/ogc/collections/plots/items")
+        body = assert_problem(response, 503)
+        assert "connections are busy" in body["detail"]
+        assert int(response.headers["retry-after"]) > 0
+        await held
+        assert (await client.get("/ogc/collections/plots/items")).status_code == 200

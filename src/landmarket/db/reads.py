@@ -5,15 +5,16 @@ The read-write engine pings every connection it checks out (with asyncpg: BEGIN,
 ROLLBACK, three round trips), wraps work in a transaction and runs each statement through
 SQLAlchemy's execution machinery. A read of one statement needs none of that:
 
-- the pool is plain asyncpg: a statement runs outside any transaction (autocommit, one round
-  trip) as a prepared statement from the connection's statement cache;
-- a connection goes back to the pool without asyncpg's reset query (another round trip):
-  these reads never change session state (no SET, LISTEN, cursors or advisory locks);
+- the pool (``db.readpool``) is a few plain asyncpg connections: a statement runs outside any
+  transaction (autocommit, one round trip) as a prepared statement from the connection's
+  statement cache, and a connection goes back without a reset query (these reads never change
+  session state);
 - statements are still built with SQLAlchemy, with bound parameters, and compiled once each
   (``compiled``); callers keep their statements (see ``ogc.repository``);
 - instead of pinging, a read whose connection turns out to be dead is tried once more on a
-  fresh one (reads are idempotent); a database that is away is a 503 with Retry-After, as
-  ``session.outage_as_503`` answers for the read-write engine.
+  fresh one (reads are idempotent); a database that is away, or no connection free within
+  ``db_pool_timeout_seconds``, is a 503 with Retry-After, as ``session.outage_as_503``
+  answers for the read-write engine.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from starlette.requests import Request
 
 from landmarket.core.config import Settings
 from landmarket.core.errors import ServiceUnavailable
+from landmarket.db.readpool import PoolClosed, PoolTimeout, ReadPool
 from landmarket.db.session import (
     QUERY_CANCELED,
     async_url,
@@ -78,28 +80,26 @@ def _args(sql: _Sql, params: Mapping[str, Any] | None) -> list[Any]:
     ]
 
 
-async def _keep_session(connection: asyncpg.Connection) -> None:
-    """Pool reset: nothing to undo (see the module docstring)."""
+def bound(statement: ClauseElement, params: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
+    """The SQL text and positional arguments ``fetch`` sends for ``statement``."""
+    sql = compiled(statement)
+    return sql.text, _args(sql, params)
 
 
-async def open_pool(url: str, settings: Settings) -> asyncpg.Pool:
+def open_pool(url: str, settings: Settings) -> ReadPool:
     """The read pool; connections are opened on demand, so an unreachable database makes
     reads 503 instead of failing the start."""
-    dsn = make_url(async_url(url)).set(drivername="postgresql")
+    dsn = make_url(async_url(url)).set(drivername="postgresql").render_as_string(False)
     args = connect_args(settings, APPLICATION_NAME)
-    pool = asyncpg.create_pool(
-        dsn.render_as_string(hide_password=False),
-        min_size=0,
-        max_size=settings.db_pool_size,
-        reset=_keep_session,
-        **args,
-    )
-    await pool
-    return pool
+
+    async def connect() -> asyncpg.Connection:
+        return await asyncpg.connect(dsn, **args)
+
+    return ReadPool(connect, settings.db_pool_size, settings.db_pool_timeout_seconds)
 
 
-def read_pool(request: Request) -> asyncpg.Pool:
-    pool: asyncpg.Pool = request.app.state.read_pool
+def read_pool(request: Request) -> ReadPool:
+    pool: ReadPool = request.app.state.read_pool
     return pool
 
 
@@ -118,33 +118,31 @@ def _unavailable(exc: BaseException) -> ServiceUnavailable | None:
         return unavailable(
             "The query took too long and was cancelled; try again later or narrow it"
         )
+    if isinstance(exc, PoolTimeout):
+        return unavailable("All database connections are busy; try again shortly")
+    if isinstance(exc, PoolClosed):
+        return unavailable("The service is shutting down; try again shortly")
     if isinstance(exc, OSError | asyncpg.InterfaceError) or is_unavailable_state(state):
         return unavailable("The database is not reachable; try again shortly")
     return None
 
 
-_ERRORS = (OSError, asyncpg.InterfaceError, asyncpg.PostgresError)
-
-
-async def _run(pool: asyncpg.Pool, sql: _Sql, args: list[Any]) -> list[asyncpg.Record]:
-    async with pool.acquire() as conn:
-        rows: list[asyncpg.Record] = await conn.fetch(sql.text, *args)
-        return rows
+_ERRORS = (OSError, asyncpg.InterfaceError, asyncpg.PostgresError, PoolTimeout, PoolClosed)
 
 
 async def fetch(
-    pool: asyncpg.Pool, statement: ClauseElement, params: Mapping[str, Any] | None = None
+    pool: ReadPool, statement: ClauseElement, params: Mapping[str, Any] | None = None
 ) -> list[asyncpg.Record]:
     """The rows of ``statement`` with ``params`` for its bound parameters."""
     sql = compiled(statement)
     args = _args(sql, params)
     try:
         try:
-            return await _run(pool, sql, args)
+            return await pool.fetch(sql.text, args)
         except _ERRORS as exc:
             if not _dead_connection(exc):
                 raise
-        return await _run(pool, sql, args)  # the pool replaces a closed connection
+        return await pool.fetch(sql.text, args)  # the dead connection was discarded
     except _ERRORS as exc:
         problem = _unavailable(exc)
         if problem is None:
@@ -153,7 +151,7 @@ async def fetch(
 
 
 async def scalar(
-    pool: asyncpg.Pool, statement: ClauseElement, params: Mapping[str, Any] | None = None
+    pool: ReadPool, statement: ClauseElement, params: Mapping[str, Any] | None = None
 ) -> Any:
     """The first column of the first row (None without rows)."""
     rows = await fetch(pool, statement, params)

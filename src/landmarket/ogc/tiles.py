@@ -9,7 +9,6 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-import asyncpg
 from geoalchemy2 import functions as gf
 from sqlalchemy import (
     ColumnElement,
@@ -29,6 +28,7 @@ from sqlalchemy import (
 from landmarket.core.errors import BadRequest, FieldError, NotFound
 from landmarket.db import reads
 from landmarket.db.base import STORAGE_SRID
+from landmarket.db.readpool import ReadPool
 from landmarket.ogc.collections import COLLECTIONS, Collection
 from landmarket.ogc.crs import once
 from landmarket.ogc.repository import Query, constant
@@ -112,7 +112,7 @@ def _tile_statement(collection_id: str) -> Select[Any]:
     return select(cast(func.ST_AsMVT(rows.table_valued(), layer, EXTENT, "geom"), LargeBinary))
 
 
-async def tile(pool: asyncpg.Pool, collection: Collection, z: int, x: int, y: int) -> bytes:
+async def tile(pool: ReadPool, collection: Collection, z: int, x: int, y: int) -> bytes:
     query = tile_query(collection, z, x, y)
     data = await reads.scalar(pool, query.statement, query.params)
     return bytes(data or b"")
