@@ -129,6 +129,8 @@ class Collection:
     base: ColumnElement[bool]
     temporal: str
     tile_properties: tuple[str, ...] = ()
+    # A column holding the properties as one JSON object (kept by a trigger), if any.
+    stored_properties: str | None = None
     queryables: dict[str, Queryable] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -174,6 +176,7 @@ COLLECTIONS: dict[str, Collection] = {
             base=_plots.c.status == PlotStatus.published,
             temporal="updated_at",
             tile_properties=PLOT_TILE_PROPERTIES,
+            stored_properties="public_properties",  # migration 0009
         ),
         Collection(
             id="municipalities",

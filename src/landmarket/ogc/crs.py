@@ -11,8 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from geoalchemy2 import functions as gf
-from sqlalchemy import ColumnElement, Float, bindparam, cast, func, select
-from sqlalchemy.dialects.postgresql import JSON
+from sqlalchemy import ColumnElement, Float, Text, bindparam, func, select
 
 from landmarket.db.base import STORAGE_SRID
 from landmarket.db.geo import CRS84, EPSG_URI, SUPPORTED_CRS, Crs
@@ -28,12 +27,11 @@ def north_first(crs: Crs) -> bool:
 
 
 def geometry_json(geom: ColumnElement[Any], crs: Crs) -> ColumnElement[Any]:
-    """Stored geometry -> GeoJSON geometry (json) in ``crs`` and that CRS's axis order."""
+    """Stored geometry -> GeoJSON geometry text in ``crs`` and that CRS's axis order."""
     out: ColumnElement[Any] = geom if crs.srid == STORAGE_SRID else gf.ST_Transform(geom, crs.srid)
     if north_first(crs):
         out = func.ST_FlipCoordinates(out)
-    # json, not jsonb: PostgreSQL then only checks the text instead of re-encoding it.
-    return cast(func.ST_AsGeoJSON(out, crs.decimals, 0), JSON)
+    return func.ST_AsGeoJSON(out, crs.decimals, 0, type_=Text)
 
 
 def to_storage(geom: ColumnElement[Any], crs: Crs) -> ColumnElement[Any]:

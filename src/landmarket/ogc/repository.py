@@ -16,10 +16,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
+from functools import lru_cache, reduce
 from typing import Any, Literal
 
-import asyncpg
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     ColumnElement,
@@ -32,12 +31,14 @@ from sqlalchemy import (
     func,
     literal_column,
     select,
+    type_coerce,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from landmarket.db import reads
 from landmarket.db.base import STORAGE_SRID
 from landmarket.db.geo import Crs
+from landmarket.db.readpool import ReadPool
 from landmarket.ogc import cql2
 from landmarket.ogc.collections import COLLECTIONS, Collection
 from landmarket.ogc.crs import bbox_params, bound_envelope, geometry_json, once
@@ -100,21 +101,40 @@ def _json_value(collection: Collection, name: str) -> ColumnElement[Any]:
     return column
 
 
-def feature_text(collection: Collection, crs: Crs) -> ColumnElement[str]:
+def built_properties(collection: Collection) -> ColumnElement[Any]:
+    """The properties object built from the columns (what a stored one must equal)."""
     pairs: list[ColumnElement[Any]] = []
     for name in collection.properties:
         pairs += [constant(name), _json_value(collection, name)]
-    feature = func.json_build_object(
-        constant("type"),
-        constant("Feature"),
-        constant("id"),
-        collection.id_expr,
-        constant("geometry"),
+    return func.json_build_object(*pairs)
+
+
+def _properties(collection: Collection) -> ColumnElement[Any]:
+    if collection.stored_properties is not None:
+        return collection.table.c[collection.stored_properties]
+    return built_properties(collection)
+
+
+def _fragment(text: str) -> ColumnElement[str]:
+    # Fixed JSON punctuation and member names, written into the SQL.
+    assert "'" not in text, text
+    return literal_column(f"'{text}'", Text)
+
+
+def feature_text(collection: Collection, crs: Crs) -> ColumnElement[str]:
+    """The feature as GeoJSON text. Concatenated rather than built with json_build_object:
+    the properties object (stored, for plots) and the geometry text are used as they are,
+    where json_build_object would check each again."""
+    parts = [
+        _fragment('{"type":"Feature","id":'),
+        cast(func.to_json(collection.id_expr), Text),
+        _fragment(',"geometry":'),
         geometry_json(collection.geometry, crs),
-        constant("properties"),
-        func.json_build_object(*pairs),
-    )
-    return cast(feature, Text)
+        _fragment(',"properties":'),
+        cast(_properties(collection), Text),
+        _fragment("}"),
+    ]
+    return type_coerce(reduce(lambda a, b: a.op("||")(b), parts), Text)
 
 
 def where(
@@ -221,7 +241,7 @@ def _page_statement(
     return stmt.order_by(key).limit(limit)
 
 
-async def fetch_page(pool: asyncpg.Pool, query: Query) -> list[tuple[Any, str]]:
+async def fetch_page(pool: ReadPool, query: Query) -> list[tuple[Any, str]]:
     return [(row[0], row[1]) for row in await reads.fetch(pool, query.statement, query.params)]
 
 
@@ -245,7 +265,7 @@ def _count(collection_id: str, filters: Filters) -> Select[Any]:
     return select(func.count()).select_from(COLLECTIONS[collection_id].table).where(*where)
 
 
-async def fetch_count(pool: asyncpg.Pool, query: Query) -> int:
+async def fetch_count(pool: ReadPool, query: Query) -> int:
     return int(await reads.scalar(pool, query.statement, query.params) or 0)
 
 
@@ -254,7 +274,7 @@ async def count_on(conn: AsyncConnection, query: Query) -> int:
     return int(await conn.scalar(query.statement, query.params) or 0)
 
 
-async def feature(pool: asyncpg.Pool, collection: Collection, key: Any, crs: Crs) -> str | None:
+async def feature(pool: ReadPool, collection: Collection, key: Any, crs: Crs) -> str | None:
     text: str | None = await reads.scalar(pool, _feature(collection.id, crs), {"id": key})
     return text
 
@@ -268,7 +288,7 @@ def _feature(collection_id: str, crs: Crs) -> Select[Any]:
     )
 
 
-async def extent(pool: asyncpg.Pool, collection: Collection) -> list[float] | None:
+async def extent(pool: ReadPool, collection: Collection) -> list[float] | None:
     """The collection's CRS84 bounding box (ST_Extent reads only the bounding boxes)."""
     row = (await reads.fetch(pool, _extent(collection.id)))[0]
     if row[0] is None:

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.datastructures import QueryParams
 
 from landmarket.core.errors import BadRequest, FieldError, NotFound, ValidationFailed
 from landmarket.core.pagination import decode_cursor, encode_cursor
 from landmarket.db.geo import CRS84, Crs
+from landmarket.db.readpool import ReadPool
 from landmarket.ogc import cql2, repository
 from landmarket.ogc.collections import COLLECTIONS, Collection
 from landmarket.ogc.conformance import CONFORMS_TO
@@ -67,7 +68,7 @@ def conformance(base: str, params: QueryParams, fmt: str) -> dict[str, Any]:
     }
 
 
-async def collection_doc(pool: asyncpg.Pool, base: str, collection: Collection) -> dict[str, Any]:
+async def collection_doc(pool: ReadPool, base: str, collection: Collection) -> dict[str, Any]:
     url = f"{base}/collections/{collection.id}"
     bbox = await repository.extent(pool, collection)
     links = [
@@ -93,9 +94,7 @@ async def collection_doc(pool: asyncpg.Pool, base: str, collection: Collection) 
     return doc
 
 
-async def collections(
-    pool: asyncpg.Pool, base: str, params: QueryParams, fmt: str
-) -> dict[str, Any]:
+async def collections(pool: ReadPool, base: str, params: QueryParams, fmt: str) -> dict[str, Any]:
     docs = [await collection_doc(pool, base, c) for c in COLLECTIONS.values()]
     return {
         "collections": docs,
@@ -170,9 +169,18 @@ def items_request(
     return ItemsRequest(collection, query, where, position(collection, query.cursor), url, params)
 
 
+_last_stamp: tuple[int, str] = (0, "")
+
+
 def _stamp() -> str:
-    # isoformat is several times cheaper than strftime, and this runs on every page.
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    """The time stamp of a page, to the second: formatted once per second, as every page
+    has one."""
+    global _last_stamp
+    second = int(time.time())
+    if _last_stamp[0] != second:
+        stamp = datetime.fromtimestamp(second, UTC).isoformat().replace("+00:00", "Z")
+        _last_stamp = (second, stamp)
+    return _last_stamp[1]
 
 
 def _tail(
@@ -210,7 +218,7 @@ def _page(req: ItemsRequest) -> repository.Query:
     )
 
 
-async def items_page(pool: asyncpg.Pool, req: ItemsRequest) -> tuple[str, list[str]]:
+async def items_page(pool: ReadPool, req: ItemsRequest) -> tuple[str, list[str]]:
     """The whole body (one round trip for the rows) and the page's feature texts."""
     rows = await repository.fetch_page(pool, _page(req))
     limit = req.query.limit
@@ -268,7 +276,7 @@ async def items_stream(engine: AsyncEngine, req: ItemsRequest) -> AsyncIterator[
         yield tail.encode()
 
 
-async def item(pool: asyncpg.Pool, collection: Collection, feature_id: str, crs: Crs) -> str:
+async def item(pool: ReadPool, collection: Collection, feature_id: str, crs: Crs) -> str:
     key = collection.parse_id(feature_id)
     text = None if key is None else await repository.feature(pool, collection, key, crs)
     if text is None:

@@ -10,6 +10,7 @@ from typing import Any
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     ARRAY,
+    JSON,
     Boolean,
     CheckConstraint,
     Computed,
@@ -172,3 +173,6 @@ class Plot(Timestamped, Base):
     last_confirmed_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False
     )
+    # The public properties as one JSON object, written by a database trigger on every insert
+    # and update (migration 0009) for the OGC API's pages; never set here, never loaded.
+    public_properties: Mapped[Any] = mapped_column(JSON, nullable=False, deferred=True)
