@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # Nothing may be loaded, run, framed or submitted by a JSON (or CSV, PDF, tile) response.
@@ -31,35 +30,58 @@ ALWAYS = {
 }
 
 
+Raw = list[tuple[bytes, bytes]]
+
+
+def _raw(headers: Mapping[str, str]) -> Raw:
+    return [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
+
+
+_CSP = b"content-security-policy"
+_NO_STORE = (b"cache-control", b"no-store")
+
+
 class SecurityHeaders:
-    """ASGI middleware; ``hsts_max_age`` 0 sends no Strict-Transport-Security."""
+    """ASGI middleware; ``hsts_max_age`` 0 sends no Strict-Transport-Security.
+
+    Works on the raw header list of the response start (no header objects): it runs on every
+    response, the hottest reads included."""
 
     def __init__(
         self, app: ASGIApp, *, hsts_max_age: int = 0, csp_by_path: Mapping[str, str] | None = None
     ) -> None:
         self.app = app
-        self.csp_by_path = dict(csp_by_path or {})
-        self.always = dict(ALWAYS)
+        self.csp_by_path = {
+            path: csp.encode("latin-1") for path, csp in (csp_by_path or {}).items()
+        }
+        always = dict(ALWAYS)
         if hsts_max_age > 0:
-            self.always["strict-transport-security"] = f"max-age={hsts_max_age}; includeSubDomains"
+            always["strict-transport-security"] = f"max-age={hsts_max_age}; includeSubDomains"
+        self.always = _raw(always)
+        self.replaced = frozenset(name for name, _ in self.always)
+        self.api_csp = API_CSP.encode("latin-1")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         # A response to a request with credentials is for that caller only: no cache may
-        # keep it (RFC 9111 §5.2.2.5).
-        authenticated = "authorization" in Headers(scope=scope)
-        csp = self.csp_by_path.get(scope["path"], API_CSP)
+        # keep it (RFC 9111 §5.2.2.5). ASGI header names are lower case.
+        authenticated = any(name == b"authorization" for name, _ in scope["headers"])
+        csp = self.csp_by_path.get(scope["path"], self.api_csp)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in self.always.items():
-                    headers[name] = value
-                headers.setdefault("content-security-policy", csp)
+                # Ours replace a handler's, except the CSP, which a page may set for itself.
+                headers = [
+                    h for h in message.get("headers", ()) if h[0].lower() not in self.replaced
+                ]
                 if authenticated:
-                    headers["cache-control"] = "no-store"
+                    headers = [h for h in headers if h[0].lower() != _NO_STORE[0]]
+                    headers.append(_NO_STORE)
+                if not any(h[0].lower() == _CSP for h in headers):
+                    headers.append((_CSP, csp))
+                message["headers"] = headers + self.always
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

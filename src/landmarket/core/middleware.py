@@ -8,6 +8,7 @@ From the outside in:
 3. RateLimit (unless disabled): refuses a flood before a body is read or a query runs.
 4. UnhandledAsProblem: a crash becomes the 500 problem here, inside the layers above.
 5. BodySizeLimit: oversized bodies are refused before a handler reads them.
+6. OgcDispatch: the OGC API's reads skip FastAPI's own layers (see ogc.dispatch).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from landmarket.core.errors import UnhandledAsProblem
 from landmarket.core.headers import DOCS_CSP, SecurityHeaders
 from landmarket.core.limits import BodySizeLimit
 from landmarket.core.ratelimit import RateLimit
+from landmarket.ogc.dispatch import OgcDispatch
 
 # Response headers a browser script may read across origins.
 EXPOSED_HEADERS = [
@@ -37,6 +39,7 @@ EXPOSED_HEADERS = [
 
 def install_middleware(app: FastAPI, settings: Settings) -> None:
     # add_middleware puts each one outside those added before: innermost first.
+    app.add_middleware(OgcDispatch)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(UnhandledAsProblem)
     if settings.rate_limit_per_second > 0:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 
 from starlette.datastructures import QueryParams
@@ -16,7 +17,7 @@ from starlette.datastructures import QueryParams
 from landmarket.core.errors import BadRequest, FieldError
 from landmarket.db.geo import DEFAULT_CRS, Crs, bbox_problem, parse_crs
 from landmarket.ogc import cql2
-from landmarket.ogc.collections import Collection, Queryable
+from landmarket.ogc.collections import COLLECTIONS, Collection, Queryable
 from landmarket.ogc.crs import north_first
 
 DEFAULT_LIMIT = 100
@@ -45,8 +46,8 @@ def bad(name: str, detail: str) -> BadRequest:
     )
 
 
-def check_known(params: QueryParams, allowed: frozenset[str] | set[str]) -> None:
-    unknown = sorted(set(params.keys()) - set(allowed))
+def check_known(params: QueryParams, allowed: frozenset[str]) -> None:
+    unknown = sorted(set(params.keys()) - allowed)
     if unknown:
         raise BadRequest(
             f"unknown query parameter(s): {', '.join(unknown)}",
@@ -55,9 +56,10 @@ def check_known(params: QueryParams, allowed: frozenset[str] | set[str]) -> None
                 for n in unknown
             ],
         )
-    for name in params:
-        if len(params.getlist(name)) > 1:
-            raise bad(name, "given more than once")
+    if len(params.multi_items()) > len(params):  # a name given more than once
+        for name in params:
+            if len(params.getlist(name)) > 1:
+                raise bad(name, "given more than once")
 
 
 def crs_param(params: QueryParams, name: str) -> Crs:
@@ -87,8 +89,13 @@ class ItemsQuery:
     number_matched: bool = False
 
 
+@lru_cache(maxsize=8)
+def _items_params(collection_id: str) -> frozenset[str]:
+    return ITEMS_PARAMS | frozenset(COLLECTIONS[collection_id].queryables)
+
+
 def items_query(params: QueryParams, collection: Collection) -> ItemsQuery:
-    check_known(params, ITEMS_PARAMS | set(collection.queryables))
+    check_known(params, _items_params(collection.id))
     q = ItemsQuery()
     if "limit" in params:
         q.limit = _limit(params["limit"])
@@ -100,8 +107,9 @@ def items_query(params: QueryParams, collection: Collection) -> ItemsQuery:
         raise bad("bbox-crs", "only meaningful with bbox")
     if "datetime" in params:
         q.interval = _interval(params["datetime"])
-    for name, queryable in collection.queryables.items():
-        if name in params:
+    for name in params:
+        queryable = collection.queryables.get(name)
+        if queryable is not None:
             q.properties[name] = _property_value(queryable, params[name])
     q.filter = params.get("filter")
     lang = params.get("filter-lang", cql2.TEXT)
