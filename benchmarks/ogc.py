@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import json
 import math
 import os
 import re
@@ -44,6 +45,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 from sqlalchemy import text
@@ -53,6 +55,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from benchmarks import summary
 from benchmarks.common import (
     RESULTS,
+    ROOT,
     free_port,
     libpq_url,
     machine,
@@ -62,6 +65,7 @@ from benchmarks.common import (
     versions,
 )
 from benchmarks.dataset import SOURCES, DatasetInfo, dataset
+from landmarket.db import reads
 from landmarket.db.geo import DEFAULT_CRS
 from landmarket.db.session import async_url
 from landmarket.ogc import repository
@@ -170,10 +174,18 @@ def items_sql(box: tuple[float, float, float, float]) -> str:
     compiled = stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
     sql = str(compiled).replace("\n", " ")
     # pgbench reads ":MI" and ":SS" as its variables; a constant concatenation (folded by the
-    # planner) spells the same to_char format without them.
+    # planner) spells the same to_char format without them (where timestamps are formatted
+    # here: the stored plot properties have them formatted already).
     fmt = '''YYYY-MM-DD"T"HH24:MI:SS.US"Z"'''
-    assert f"'{fmt}'" in sql
-    return sql.replace(f"'{fmt}'", "('YYYY-MM-DD\"T\"HH24' || ':' || 'MI' || ':' || 'SS.US\"Z\"')")
+    sql = sql.replace(f"'{fmt}'", "('YYYY-MM-DD\"T\"HH24' || ':' || 'MI' || ':' || 'SS.US\"Z\"')")
+    assert re.search(r":[A-Za-z_]", sql) is None, sql
+    return sql
+
+
+def items_statement(box: tuple[float, float, float, float]) -> tuple[str, list[Any]]:
+    """What ``/ogc/collections/plots/items?bbox=...&limit=100`` sends: SQL and arguments."""
+    query = repository.page(PLOTS, DEFAULT_CRS, _where(box), after=None, before=None, limit=100)
+    return reads.bound(query.statement, query.params)
 
 
 def wrk(url: str, seconds: float, connections: int) -> float:
@@ -215,6 +227,32 @@ def start_tipg(venv: Path, dsn: str, port: int, workers: int, log: Path) -> subp
     raise SystemExit(f"tipg did not come up; see {log}")
 
 
+def start_bare(
+    dsn: str, statement: tuple[str, list[Any]], port: int, workers: int, log: Path
+) -> subprocess.Popen[bytes]:
+    """``bare_items``: the endpoint's statement behind a bare ASGI callable, on uvicorn."""
+    spec = json.dumps({"dsn": dsn, "sql": statement[0], "args": statement[1]})
+    env = {**os.environ, "LANDMARKET_BARE_ITEMS": spec}
+    command = [sys.executable, "-m", "uvicorn", "benchmarks.bare_items:app", "--host"]
+    command += ["127.0.0.1", "--port", str(port), "--workers", str(workers), "--no-access-log"]
+    command += ["--log-level", "warning", "--loop", "uvloop", "--http", "httptools"]
+    process = subprocess.Popen(
+        command, env=env, cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/", timeout=2).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None:
+            break
+        time.sleep(0.3)
+    stop_server(process)
+    raise SystemExit(f"the bare items server did not come up; see {log}")
+
+
 def check(url: str, expect: int | None = None) -> int:
     r = httpx.get(url, timeout=30)
     r.raise_for_status()
@@ -249,26 +287,32 @@ def measure(
 ) -> tuple[Config, dict[str, tuple[int, int]]]:
     dsn = libpq_url(info.url)
     env = info.env() | {"LANDMARKET_LOG_LEVEL": "WARNING"}
-    ours_port, tipg_port = free_port(), free_port()
+    ours_port, tipg_port, bare_port = free_port(), free_port(), free_port()
     processes = [
         start_server(env, ours_port, logs / f"ogc-serve-{workers}.log", workers=workers),
         start_tipg(args.tipg_venv, dsn, tipg_port, workers, logs / f"ogc-tipg-{workers}.log"),
+        start_bare(dsn, items_statement(area.box), bare_port, workers, logs / "ogc-bare.log"),
     ]
     config = Config(workers)
     try:
         pair = urls(ours_port, tipg_port, area)
         expected = min(area.in_box, 100)
+        bare = f"http://127.0.0.1:{bare_port}/"
         sizes = {
             "items": (check(pair["items"][0], expected), check(pair["items"][1], expected)),
             "tiles": (check(pair["tiles"][0]), check(pair["tiles"][1])),
         }
+        if len(httpx.get(bare).json()["features"]) != expected:
+            raise SystemExit("the bare items server returned another number of features")
+        runs = [(name, label, url) for name, urls in pair.items() for label, url in zip(
+            ("landmarket", "tipg"), urls, strict=True)]  # fmt: skip
+        runs.insert(2, ("items", "bare", bare))
         for r in range(args.rounds):
-            for name, (mine, other) in pair.items():
-                for label, url in (("landmarket", mine), ("tipg", other)):
-                    wrk(url, args.warmup, args.concurrency)  # pools, caches, prepared plans
-                    rps = wrk(url, args.duration, args.concurrency)
-                    config.add(f"{name} {label}", rps)
-                    print(f"[ogc] workers={workers} round {r + 1} {name} {label}: {rps:.0f}/s")
+            for name, label, url in runs:
+                wrk(url, args.warmup, args.concurrency)  # pools, caches, prepared plans
+                rps = wrk(url, args.duration, args.concurrency)
+                config.add(f"{name} {label}", rps)
+                print(f"[ogc] workers={workers} round {r + 1} {name} {label}: {rps:.0f}/s")
             pgbench(dsn, [sql], args.warmup, args.concurrency)
             tps = pgbench(dsn, [sql], args.duration, args.concurrency)
             config.add("items pgbench", tps)
@@ -285,6 +329,8 @@ def ratios(config: Config) -> dict[str, float]:
         "items tipg": items / config.mean("items tipg"),
         "items pgbench": items / config.mean("items pgbench"),
         "tiles tipg": tiles / config.mean("tiles tipg"),
+        # not a target: the floor of a Python server here (bare_items.py)
+        "bare pgbench": config.mean("items bare") / config.mean("items pgbench"),
     }
 
 
@@ -330,6 +376,7 @@ def report(
             row("items landmarket"),
             row("items tipg", f"{r['items tipg']:.2f}x", ">= 6x"),
             row("items pgbench", f"{r['items pgbench']:.0%}", ">= 60 %"),
+            row("items bare", f"{r['bare pgbench']:.0%} of pgbench"),
             row("tiles landmarket"),
             row("tiles tipg", f"{r['tiles tipg']:.2f}x", ">= 2x"),
         ]
@@ -337,6 +384,13 @@ def report(
         "",
         "Ratios are landmarket's mean over the baseline's mean of the same worker count "
         "(`items pgbench`: landmarket's requests/s as a share of pgbench's transactions/s).",
+        "",
+        "`items bare` is no target but the floor of a Python server on this machine: a bare "
+        "ASGI callable (`benchmarks/bare_items.py`: no framework, no parameter parsing, no "
+        "links) on the same uvicorn and worker count, running the same statement with the "
+        "same values over the product's read pool. Its share of pgbench is what HTTP and a "
+        "Python database client leave of PostgreSQL's rate here; no server in this stack "
+        "can do better than it.",
         "",
         "The pgbench SQL (what `/ogc/collections/plots/items` sends, values inlined):",
         "",
@@ -374,6 +428,18 @@ def summary_rows(configs: Sequence[Config], concurrency: int, details: str) -> l
                     details=details,
                 )
             )
+        rows.append(
+            summary.Row(
+                scenario="OGC items: bare ASGI + asyncpg, same statement (floor, no target)",
+                setting=setting,
+                figure="requests/s",
+                ours=c.mean("items bare"),
+                baseline="pgbench",
+                baseline_value=c.mean("items pgbench"),
+                ratio=r["bare pgbench"],
+                details=details,
+            )
+        )
     return rows
 
 
