@@ -48,8 +48,10 @@ def self_and_alternate(
     url: str, params: QueryParams, fmt: str, json_type: str = JSON
 ) -> list[dict[str, Any]]:
     """``self`` is the representation being sent, ``alternate`` the other one."""
-    as_json = link(with_params(url, params, f="json"), "self", json_type, "this document")
-    as_html = link(with_params(url, params, f="html"), "alternate", HTML, "this document as HTML")
+    # with_params(url, params, f=...) twice, with the other parameters quoted once.
+    query = "".join(f"{_quote(k)}={_quote(v)}&" for k, v in params.items() if k != "f")
+    as_json = link(f"{url}?{query}f=json", "self", json_type, "this document")
+    as_html = link(f"{url}?{query}f=html", "alternate", HTML, "this document as HTML")
     if fmt == "html":
         as_json["rel"], as_html["rel"] = "alternate", "self"
     return [as_json, as_html]

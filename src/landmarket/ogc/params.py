@@ -7,6 +7,7 @@ server does not know, so every endpoint lists what it accepts and anything else 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -62,7 +63,7 @@ def check_known(params: QueryParams, allowed: frozenset[str]) -> None:
                 raise bad(name, "given more than once")
 
 
-def crs_param(params: QueryParams, name: str) -> Crs:
+def crs_param(params: Mapping[str, str], name: str) -> Crs:
     value = params.get(name)
     if value is None:
         return DEFAULT_CRS
@@ -94,8 +95,11 @@ def _items_params(collection_id: str) -> frozenset[str]:
     return ITEMS_PARAMS | frozenset(COLLECTIONS[collection_id].queryables)
 
 
-def items_query(params: QueryParams, collection: Collection) -> ItemsQuery:
-    check_known(params, _items_params(collection.id))
+def items_query(query_params: QueryParams, collection: Collection) -> ItemsQuery:
+    check_known(query_params, _items_params(collection.id))
+    # A plain dict from here on (each name is there once now): most parameters are absent,
+    # and QueryParams answers a missing name by raising and catching KeyError.
+    params = dict(query_params)
     q = ItemsQuery()
     if "limit" in params:
         q.limit = _limit(params["limit"])

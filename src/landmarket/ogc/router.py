@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from functools import lru_cache
 from typing import Any
 
 from fastapi import APIRouter
@@ -48,7 +49,20 @@ def _stream_engine(request: Request) -> AsyncEngine:
 
 
 def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/") + PREFIX
+    """The API's URL as the client reached it (links are absolute)."""
+    scope = request.scope
+    host = next((value for name, value in scope["headers"] if name == b"host"), None)
+    root = scope.get("app_root_path", scope.get("root_path", ""))
+    return _base_url(scope.get("scheme", "http"), host, scope.get("server"), root)
+
+
+@lru_cache(maxsize=64)
+def _base_url(scheme: str, host: bytes | None, server: tuple[str, int] | None, root: str) -> str:
+    # Starlette's reading of the scope (host header, else server address; root path), once
+    # per distinct origin rather than on every request.
+    scope: dict[str, Any] = {"type": "http", "scheme": scheme, "server": server, "path": root}
+    scope |= {"root_path": root, "query_string": b"", "headers": [(b"host", host)] if host else []}
+    return str(Request(scope).base_url).rstrip("/") + PREFIX
 
 
 def _doc(

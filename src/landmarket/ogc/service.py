@@ -200,14 +200,15 @@ def _tail(
     if prev and first is not None:
         href = with_params(req.url, req.params, cursor=encode_cursor("p", first), f="json")
         links.append(link(href, "prev", GEOJSON, "previous page"))
-    tail: dict[str, Any] = {"numberReturned": returned}
+    # Numbers and the stamp need no JSON encoder; only the links (URLs, titles) go through it.
+    counts = f'"numberReturned":{returned},'
     if matched is not None:
-        tail["numberMatched"] = matched
-    tail["timeStamp"] = _stamp()
-    tail["links"] = links
-    return "]," + json.dumps(tail, separators=(",", ":"))[1:]
+        counts += f'"numberMatched":{matched},'
+    links_json = _ENCODER.encode(links)
+    return f'],{counts}"timeStamp":"{_stamp()}","links":{links_json}}}'
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
 _HEAD = '{"type":"FeatureCollection","features":['
 
 
