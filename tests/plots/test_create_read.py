@@ -58,6 +58,8 @@ async def test_create_returns_feature_with_location_and_etag(
     assert props["fibre_available"] is True
     assert props["published_at"] is None
     assert props["last_confirmed_at"].endswith("Z")
+    # The OGC API's stored copy of the public properties is a column, not a property.
+    assert "public_properties" not in props
 
     read = await client.get(f"/v1/plots/{plot_id}", headers=bearer(world.frankfurt))
     assert read.status_code == 200
@@ -69,6 +71,7 @@ async def test_create_returns_feature_with_location_and_etag(
     assert events[0].before is None
     assert events[0].after is not None
     assert events[0].after["properties"]["external_id"] == "ALKIS/4711:a"
+    assert "public_properties" not in events[0].after["properties"]
     assert events[0].api_key_id is not None and events[0].actor_organization_id is not None
 
 
