@@ -1,7 +1,7 @@
 """Benchmark: OGC API items (small bbox, limit=100) and z14 vector tiles, against tipg and pgbench.
 
     python -m benchmarks.ogc [--size national|regional] [--workers 1 2] [--duration 20]
-        [--warmup 5] [--rounds 2] [--concurrency 4] [--tipg-venv /tmp/tipg-venv]
+        [--warmup 5] [--rounds 3] [--concurrency 4] [--tipg-venv /tmp/tipg-venv]
         [--results benchmarks/results] [--json PATH]
 
 On the shared dataset (``benchmarks.dataset``), for each worker count N, in one run:
@@ -457,7 +457,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--duration", type=float, default=20.0, help="seconds per measurement")
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds before each")
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--tipg-venv", type=Path, default=Path("/tmp/tipg-venv"))  # noqa: S108
     parser.add_argument("--results", type=Path, default=RESULTS)
