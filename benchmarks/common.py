@@ -55,10 +55,17 @@ def start_server(
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + 120
+    return await_up(process, f"http://127.0.0.1:{port}/readyz", "landmarket serve", log, 120)
+
+
+def await_up(
+    process: subprocess.Popen[bytes], url: str, what: str, log: Path, seconds: float = 60
+) -> subprocess.Popen[bytes]:
+    """``process`` once ``url`` answers 200; stopped, and the run ended, if it never does."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+            if httpx.get(url, timeout=2).status_code == 200:
                 return process
         except httpx.HTTPError:
             pass
@@ -66,7 +73,7 @@ def start_server(
             break
         time.sleep(0.3)
     stop_server(process)
-    raise SystemExit(f"landmarket serve did not come up; see {log}")
+    raise SystemExit(f"{what} did not come up; see {log}")
 
 
 def stop_server(process: subprocess.Popen[bytes]) -> None:

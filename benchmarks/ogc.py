@@ -44,7 +44,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +58,7 @@ from benchmarks import summary
 from benchmarks.common import (
     RESULTS,
     ROOT,
+    await_up,
     free_port,
     libpq_url,
     machine,
@@ -219,18 +219,7 @@ def start_tipg(venv: Path, dsn: str, port: int, workers: int, log: Path) -> subp
     # comparison is between the applications, not between h11 and httptools.
     command += ["--loop", "uvloop", "--http", "httptools"]
     process = subprocess.Popen(command, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/collections", timeout=2).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None:
-            break
-        time.sleep(0.3)
-    stop_server(process)
-    raise SystemExit(f"tipg did not come up; see {log}")
+    return await_up(process, f"http://127.0.0.1:{port}/collections", "tipg", log)
 
 
 def start_bare(
@@ -245,18 +234,7 @@ def start_bare(
     process = subprocess.Popen(
         command, env=env, cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/", timeout=2).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None:
-            break
-        time.sleep(0.3)
-    stop_server(process)
-    raise SystemExit(f"the bare items server did not come up; see {log}")
+    return await_up(process, f"http://127.0.0.1:{port}/", "the bare items server", log)
 
 
 def check(url: str, expect: int | None = None) -> int:
