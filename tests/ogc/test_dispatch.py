@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import httpx
 from fastapi import FastAPI
+from starlette.requests import Request
 
+from landmarket.ogc import router
 from landmarket.ogc.dispatch import OgcDispatch
 from landmarket.ogc.router import PREFIX, ROUTES
 from tests.helpers import assert_problem
@@ -65,3 +67,16 @@ async def test_credentials_still_make_responses_private(
     with_key = await client.get(ITEMS, headers={"Authorization": "Bearer lm_whatever"})
     assert "cache-control" not in anonymous.headers
     assert with_key.headers["cache-control"] == "no-store"
+
+
+def test_links_name_the_origin_the_client_used() -> None:
+    """The base of the links comes from the scope like Starlette's base_url, whatever form the
+    server gives its address in (a list, here, as some servers and test transports do)."""
+    scope = {"type": "http", "scheme": "https", "path": "/ogc", "query_string": b""}
+    for server, headers, root, expected in (
+        (["10.0.0.1", 443], [], "/api", "https://10.0.0.1/api/ogc"),
+        (("10.0.0.1", 8443), [(b"host", b"example.org")], "", "https://example.org/ogc"),
+        (None, [(b"host", b"example.org:8443")], "", "https://example.org:8443/ogc"),
+    ):
+        request = Request({**scope, "server": server, "headers": headers, "root_path": root})
+        assert router._base(request) == expected

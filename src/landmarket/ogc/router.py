@@ -53,7 +53,8 @@ def _base(request: Request) -> str:
     scope = request.scope
     host = next((value for name, value in scope["headers"] if name == b"host"), None)
     root = scope.get("app_root_path", scope.get("root_path", ""))
-    return _base_url(scope.get("scheme", "http"), host, scope.get("server"), root)
+    server = scope.get("server")  # (host, port), a list in some servers, or None
+    return _base_url(scope.get("scheme", "http"), host, tuple(server) if server else None, root)
 
 
 @lru_cache(maxsize=64)
