@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         engine = create_engine(url, settings)
         app.state.engine = engine
         app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
-        # Single-statement reads (the OGC API) on their own asyncpg pool; see db.reads.
+        # Single-statement reads (the OGC API) on their own connection pool; see db.reads.
         app.state.read_pool = open_pool(url, settings)
         try:
             yield

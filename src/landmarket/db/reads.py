@@ -134,15 +134,14 @@ async def fetch(
     pool: ReadPool, statement: ClauseElement, params: Mapping[str, Any] | None = None
 ) -> list[asyncpg.Record]:
     """The rows of ``statement`` with ``params`` for its bound parameters."""
-    sql = compiled(statement)
-    args = _args(sql, params)
+    text, args = bound(statement, params)
     try:
         try:
-            return await pool.fetch(sql.text, args)
+            return await pool.fetch(text, args)
         except _ERRORS as exc:
             if not _dead_connection(exc):
                 raise
-        return await pool.fetch(sql.text, args)  # the dead connection was discarded
+        return await pool.fetch(text, args)  # the dead connection was discarded
     except _ERRORS as exc:
         problem = _unavailable(exc)
         if problem is None:

@@ -86,11 +86,17 @@ class Where:
     params: dict[str, Any]
 
 
-def constant(text: str) -> ColumnElement[str]:
-    # Keys of the JSON objects are fixed identifiers from collections.py, written into the
-    # SQL rather than sent as parameters with every execution.
-    assert text.isidentifier(), text
+def _fragment(text: str) -> ColumnElement[str]:
+    # Fixed text from this code (JSON punctuation, member names), written into the SQL rather
+    # than sent as a parameter with every execution.
+    assert "'" not in text, text
     return literal_column(f"'{text}'", Text)
+
+
+def constant(text: str) -> ColumnElement[str]:
+    """A key of a JSON object: a fixed identifier from collections.py."""
+    assert text.isidentifier(), text
+    return _fragment(text)
 
 
 def _json_value(collection: Collection, name: str) -> ColumnElement[Any]:
@@ -113,12 +119,6 @@ def _properties(collection: Collection) -> ColumnElement[Any]:
     if collection.stored_properties is not None:
         return collection.table.c[collection.stored_properties]
     return built_properties(collection)
-
-
-def _fragment(text: str) -> ColumnElement[str]:
-    # Fixed JSON punctuation and member names, written into the SQL.
-    assert "'" not in text, text
-    return literal_column(f"'{text}'", Text)
 
 
 def feature_text(collection: Collection, crs: Crs) -> ColumnElement[str]:
