@@ -23,6 +23,8 @@ from schemathesis.config._checks import (
     POSITIVE_DATA_ACCEPTANCE_EXPECTED_STATUSES,
 )
 
+from tests.reports.world import REPORT_PATHS
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -77,17 +79,6 @@ OGC_QUERY = Rule(
     pointers=(r"/query/(filter|datetime|bbox|bbox-crs)$",),
 )
 
-REPORTS = (
-    "/v1/reports/supply",
-    "/v1/reports/demand",
-    "/v1/reports/matching",
-    "/v1/reports/unmet-demand",
-    "/v1/reports/flows",
-    "/v1/reports/timeseries",
-    "/v1/reports/regional.pdf",
-    "/v1/exports/plots",
-    "/v1/exports/municipalities",
-)
 BY_OPERATION: dict[str, tuple[Rule, ...]] = {
     "GET /v1/plots": (BBOX,),
     "POST /v1/plots": (PLOT,),
@@ -101,7 +92,7 @@ BY_OPERATION: dict[str, tuple[Rule, ...]] = {
     "PATCH /v1/webhooks/{webhook_id}": (WEBHOOK,),
     "POST /v1/admin/organizations": (ORGANIZATION,),
     "POST /v1/admin/organizations/{org_id}/api-keys": (API_KEY,),
-    **{f"GET {path}": (SCOPE,) for path in REPORTS},
+    **{f"GET {path}": (SCOPE,) for path in REPORT_PATHS},
     # The OGC API document (paths relative to /ogc).
     "GET /collections/plots/items": (OGC_QUERY,),
     "GET /collections/municipalities/items": (OGC_QUERY,),

@@ -10,19 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tests.factories import make_org_with_key, make_region
 from tests.helpers import assert_problem, bearer, pointers
 from tests.matching.world import World, make_world
-from tests.reports.world import DARMSTADT, FRANKFURT
-
-PATHS = [
-    "/v1/reports/supply",
-    "/v1/reports/demand",
-    "/v1/reports/matching",
-    "/v1/reports/unmet-demand",
-    "/v1/reports/flows",
-    "/v1/reports/timeseries",
-    "/v1/reports/regional.pdf",
-    "/v1/exports/plots",
-    "/v1/exports/municipalities",
-]
+from tests.reports.world import DARMSTADT, FRANKFURT, REPORT_PATHS
 
 
 @pytest.fixture
@@ -32,7 +20,7 @@ async def world(session: AsyncSession) -> World:
     return base
 
 
-@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("path", REPORT_PATHS)
 async def test_access_rules(
     client: httpx.AsyncClient, session: AsyncSession, world: World, path: str
 ) -> None:
@@ -72,7 +60,7 @@ async def test_bad_parameters_are_422(client: httpx.AsyncClient, world: World) -
         assert pointer in pointers(body)
 
 
-@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("path", REPORT_PATHS)
 async def test_malformed_ags_is_refused_as_documented(
     app: FastAPI, client: httpx.AsyncClient, world: World, path: str
 ) -> None:

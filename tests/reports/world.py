@@ -23,6 +23,19 @@ from tests.matching.world import (
 
 __all__ = ["DARMSTADT", "FRANKFURT", "OFFENBACH", "ReportWorld", "make_report_world"]
 
+# Every report and export endpoint (access and fuzz rules are checked on each).
+REPORT_PATHS = (
+    "/v1/reports/supply",
+    "/v1/reports/demand",
+    "/v1/reports/matching",
+    "/v1/reports/unmet-demand",
+    "/v1/reports/flows",
+    "/v1/reports/timeseries",
+    "/v1/reports/regional.pdf",
+    "/v1/exports/plots",
+    "/v1/exports/municipalities",
+)
+
 
 @dataclass
 class ReportWorld:
