@@ -172,25 +172,27 @@ def _where(box: tuple[float, float, float, float]) -> repository.Where:
     )
 
 
+def _items_query(box: tuple[float, float, float, float]) -> repository.Query:
+    """What ``/ogc/collections/plots/items?bbox=...&limit=100`` runs."""
+    return repository.page(PLOTS, DEFAULT_CRS, _where(box), after=None, before=None, limit=100)
+
+
 def items_sql(box: tuple[float, float, float, float]) -> str:
-    """The statement of ``/ogc/collections/plots/items?bbox=...&limit=100``, values inlined."""
-    query = repository.page(PLOTS, DEFAULT_CRS, _where(box), after=None, before=None, limit=100)
+    """The items statement with its values inlined, for pgbench."""
+    query = _items_query(box)
     stmt = query.statement.params(**query.params)
     dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
     compiled = stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
     sql = str(compiled).replace("\n", " ")
-    # pgbench reads ":MI" and ":SS" as its variables; a constant concatenation (folded by the
-    # planner) spells the same to_char format without them (where timestamps are formatted
-    # here: the stored plot properties have them formatted already).
-    fmt = '''YYYY-MM-DD"T"HH24:MI:SS.US"Z"'''
-    sql = sql.replace(f"'{fmt}'", "('YYYY-MM-DD\"T\"HH24' || ':' || 'MI' || ':' || 'SS.US\"Z\"')")
+    # pgbench would read ":name" as one of its variables (the stored plot properties have
+    # their timestamps formatted already, so no to_char format is in the statement).
     assert re.search(r":[A-Za-z_]", sql) is None, sql
     return sql
 
 
 def items_statement(box: tuple[float, float, float, float]) -> tuple[str, list[Any]]:
-    """What ``/ogc/collections/plots/items?bbox=...&limit=100`` sends: SQL and arguments."""
-    query = repository.page(PLOTS, DEFAULT_CRS, _where(box), after=None, before=None, limit=100)
+    """The items statement's SQL and arguments as the endpoint sends them."""
+    query = _items_query(box)
     return reads.bound(query.statement, query.params)
 
 
