@@ -16,7 +16,11 @@ On the shared dataset (``benchmarks.dataset``), for each worker count N, in one 
    persistent connections, which would have flattered us);
 3. pgbench running the SQL our items endpoint sends (its kept statement compiled with the
    request's values as literals), prepared;
-4. no target, the floor: ``bare_items.py``, the same statement behind a bare ASGI callable.
+4. the floor: ``bare_items.py``, the same statement behind a bare ASGI callable.
+
+Targets: items >= 6x tipg and >= 70 % of the floor's rate, with 1 and 2 workers; tiles >= 2x
+tipg. pgbench's rate is reported beside them but is no target any more: even the bare floor
+reaches only 34-56 % of it on this machine (the retired target was 60 %).
 
 The box: 600 m around the median published plot (by municipality and external id, so the same
 plot whatever the random UUIDs of a dataset build), its side grown by a quarter until it holds
@@ -77,7 +81,7 @@ from landmarket.ogc.collections import COLLECTIONS, PLOT_PROPERTIES, PLOT_TILE_P
 BOX_METRES = 600
 MIN_FEATURES = 10
 PLOTS = COLLECTIONS["plots"]
-TARGETS = {"items tipg": 6.0, "items pgbench": 0.6, "tiles tipg": 2.0}
+TARGETS = {"items tipg": 6.0, "items bare": 0.7, "tiles tipg": 2.0}
 
 
 @dataclass(frozen=True)
@@ -314,8 +318,10 @@ def ratios(config: Config) -> dict[str, float]:
     return {
         "items tipg": items / config.mean("items tipg"),
         "items pgbench": items / config.mean("items pgbench"),
+        # the floor of a Python server here (bare_items.py): landmarket's share of it
+        "items bare": items / config.mean("items bare"),
         "tiles tipg": tiles / config.mean("tiles tipg"),
-        # not a target: the floor of a Python server here (bare_items.py)
+        # not a target: how much of pgbench's rate the floor itself reaches
         "bare pgbench": config.mean("items bare") / config.mean("items pgbench"),
     }
 
@@ -361,8 +367,12 @@ def report(
         lines += [
             row("items landmarket"),
             row("items tipg", f"{r['items tipg']:.2f}x", ">= 6x"),
-            row("items pgbench", f"{r['items pgbench']:.0%}", ">= 60 %"),
-            row("items bare", f"{r['bare pgbench']:.0%} of pgbench"),
+            row("items pgbench", f"{r['items pgbench']:.0%}"),
+            row(
+                "items bare",
+                f"{r['items bare']:.0%} ({r['bare pgbench']:.0%} of pgbench)",
+                ">= 70 %",
+            ),
             row("tiles landmarket"),
             row("tiles tipg", f"{r['tiles tipg']:.2f}x", ">= 2x"),
         ]
@@ -371,7 +381,8 @@ def report(
         "Ratios are landmarket's mean over the baseline's mean of the same worker count "
         "(`items pgbench`: landmarket's requests/s as a share of pgbench's transactions/s).",
         "",
-        "`items bare` is no target but the floor of a Python server on this machine: a bare "
+        "`items bare` is the floor of a Python server on this machine (the ratio is "
+        "landmarket's share of it; in brackets the floor's own share of pgbench): a bare "
         "ASGI callable (`benchmarks/bare_items.py`: no framework, no parameter parsing, no "
         "links) on the same uvicorn and worker count, running the same statement with the "
         "same values over the product's read pool. Its share of pgbench is what HTTP and a "
@@ -395,7 +406,7 @@ def summary_rows(configs: Sequence[Config], concurrency: int, details: str) -> l
         setting = f"{c.workers} worker(s), {concurrency} connections"
         for key, scenario, base in (
             ("items tipg", "OGC items, small bbox, limit=100", "tipg"),
-            ("items pgbench", "OGC items, small bbox, limit=100", "pgbench"),
+            ("items bare", "OGC items, small bbox, limit=100", "bare ASGI floor"),
             ("tiles tipg", "OGC tiles, z14", "tipg"),
         ):
             ours = c.mean(f"{key.split()[0]} landmarket")
