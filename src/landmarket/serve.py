@@ -18,6 +18,7 @@ from landmarket.db.connect import SchemaBehindError, ensure_schema
 from landmarket.db.embedded import EmbeddedCluster
 from landmarket.db.session import create_engine, redacted
 from landmarket.demo import describe, seed_demo_database
+from landmarket.httpserver import announce_limits, uvicorn_options
 
 
 async def _prepare_schema(url: str, settings: Settings, migrate_now: bool) -> None:
@@ -105,6 +106,7 @@ def serve(
         # worker and the embedded cluster running. As an exception it unwinds through the
         # clean-up below.
         signal.signal(signal.SIGTERM, _exit_on_signal)
+        typer.echo(announce_limits(settings))  # also raises the open-file limit for workers
         try:
             uvicorn.run(
                 "landmarket.main:create_app",
@@ -113,7 +115,7 @@ def serve(
                 port=port,
                 workers=workers,
                 log_level=settings.log_level.lower(),
-                proxy_headers=True,
+                **uvicorn_options(settings),
             )
         finally:
             if delivery is not None:
