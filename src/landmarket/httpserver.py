@@ -213,6 +213,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self.head_timer = None
         self.idle.pop(self, None)
         super().on_headers_complete()
+        if self.body_timer is not None:
+            self.body_timer.cancel()
         self.body_timer = self.loop.call_later(self.limits.body_timeout_s, self._body_timeout)
 
     def on_message_complete(self) -> None:
