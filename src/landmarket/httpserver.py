@@ -15,8 +15,9 @@ adds these to uvicorn's httptools protocol, per connection, on the event loop's 
 - a worker holds at most `http_max_connections` connections (fewer if the file-descriptor
   limit does not allow that many): a new connection beyond them closes the connection that
   has waited longest without a request in progress (a half-sent head, an idle keep-alive),
-  so clients that send a request get served while a slowloris holds the rest; with every
-  connection busy with a request the new one gets 503.
+  else the one whose request body has been coming in longest, so clients that send a
+  request get served while a slowloris holds the rest; with every connection busy with a
+  request being answered, the new one gets 503.
 
 A request over a timeout gets 408 when nothing of its response was sent yet, and the
 connection is closed.
@@ -147,10 +148,12 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-# Per server (one per process): connections with no request in progress, the longest waiting
-# first. dict keeps insertion order; a connection going idle again moves to the end.
-_idle_by_server: weakref.WeakKeyDictionary[ServerState, dict[GuardedHttpToolsProtocol, None]]
-_idle_by_server = weakref.WeakKeyDictionary()
+# Per server (one per process), oldest first (dicts keep insertion order): connections with
+# no request in progress (a connection going idle again moves to the end), and connections
+# whose request body is still coming in.
+_Registry = weakref.WeakKeyDictionary[ServerState, dict["GuardedHttpToolsProtocol", None]]
+_idle_by_server: _Registry = weakref.WeakKeyDictionary()
+_uploading_by_server: _Registry = weakref.WeakKeyDictionary()
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
@@ -167,6 +170,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().__init__(config, server_state, app_state, _loop)
         self.limits = current_limits()
         self.idle = _idle_by_server.setdefault(server_state, {})
+        self.uploading = _uploading_by_server.setdefault(server_state, {})
         self.head_timer: asyncio.TimerHandle | None = None
         self.body_timer: asyncio.TimerHandle | None = None
         self.reading_head = False
@@ -186,6 +190,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_timers()
         self.idle.pop(self, None)
+        self.uploading.pop(self, None)
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
@@ -216,9 +221,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self.body_timer is not None:
             self.body_timer.cancel()
         self.body_timer = self.loop.call_later(self.limits.body_timeout_s, self._body_timeout)
+        self.uploading[self] = None
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
+        self.uploading.pop(self, None)
         if self.body_timer is not None:
             self.body_timer.cancel()
             self.body_timer = None
@@ -278,14 +285,19 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         # Counted out now rather than when the loop reports the loss, so the cap sees it.
         self.connections.discard(self)
         self.idle.pop(self, None)
+        self.uploading.pop(self, None)
 
     def _make_room(self) -> None:
-        """Over the cap: close the connections idle longest; none idle but this new one: 503."""
+        """Over the cap: close the connections idle longest, then those whose body has been
+        coming in longest (a slow upload holds its connection as long as a half-sent head);
+        if only this new one is left to close, it gets 503."""
         while len(self.connections) > self.limits.max_connections:
             oldest = next(iter(self.idle), None)
+            if oldest is None or oldest is self:
+                oldest = next(iter(self.uploading), None)
             if oldest is None or oldest is self:
                 logger.warning("connection refused: %d connections busy", len(self.connections))
                 self._close(BUSY)
                 return
-            assert isinstance(oldest, GuardedHttpToolsProtocol)
-            oldest._close(None)
+            started = oldest.cycle is not None and oldest.cycle.response_started
+            oldest._close(None if started else BUSY)

@@ -100,14 +100,24 @@ def _closed_after(sock: socket.socket, started: float, wait: float) -> tuple[flo
         received += chunk
 
 
+def _body_head(length: int) -> bytes:
+    return (
+        b"POST /v1/requirements HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/json\r\nContent-Length: " + str(length).encode() + b"\r\n\r\n"
+    )
+
+
 def test_slowloris_leaves_healthz_answering(server: str) -> None:
+    """Half of them send half a request head, half a request head and the start of a 20 MB
+    body: either way the connection never gets to a response."""
     _enough_open_files(SLOWLORIS + 1000)
     address = _address(server)
     held: list[socket.socket] = []
+    slow_body = _body_head(20_000_000) + b"{"
     try:
         deadline = time.monotonic() + 15
         while len(held) < SLOWLORIS and time.monotonic() < deadline:
-            sock = _open(address, HALF_HEAD)
+            sock = _open(address, HALF_HEAD if len(held) % 2 else slow_body)
             if sock is not None:
                 held.append(sock)
         assert len(held) >= SLOWLORIS // 2, f"only {len(held)} connections opened"
@@ -173,13 +183,6 @@ def test_a_request_head_too_large_is_refused(server: str) -> None:
         assert closed[1].startswith(b"HTTP/1.1 431 "), closed[1]
     finally:
         sock.close()
-
-
-def _body_head(length: int) -> bytes:
-    return (
-        b"POST /v1/requirements HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-        b"Content-Type: application/json\r\nContent-Length: " + str(length).encode() + b"\r\n\r\n"
-    )
 
 
 def test_slow_bodies_are_closed_after_the_body_timeout(server: str) -> None:
