@@ -19,8 +19,8 @@ adds these to uvicorn's httptools protocol, per connection, on the event loop's 
   request get served while a slowloris holds the rest; with every connection busy with a
   request being answered, the new one gets 503.
 
-A request over a timeout gets 408 when nothing of its response was sent yet, and the
-connection is closed.
+A request over a timeout gets a 408 problem+json when nothing of its response was sent yet,
+and the connection is closed.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ import resource
 import weakref
 from dataclasses import dataclass
 from functools import lru_cache
+from http import HTTPStatus
 from typing import Any
 
 from uvicorn.config import Config
@@ -39,6 +40,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
 from landmarket.core.config import Settings, get_settings
+from landmarket.core.errors import problem_response
 
 PROTOCOL = "landmarket.httpserver:GuardedHttpToolsProtocol"
 # File descriptors a worker keeps for other things than client connections: the database
@@ -48,18 +50,18 @@ MIN_CONNECTIONS = 16
 logger = logging.getLogger("landmarket.http")
 
 
-def _response(status: bytes, reason: str) -> bytes:
-    body = reason.encode("ascii")
-    return (
-        b"HTTP/1.1 " + status + b"\r\ncontent-type: text/plain; charset=utf-8\r\n"
-        b"content-length: " + str(len(body)).encode("ascii") + b"\r\n"
-        b"connection: close\r\n\r\n" + body
-    )
+def _problem(status: int, detail: str, headers: dict[str, str] | None = None) -> bytes:
+    """A whole problem+json response that closes the connection, as bytes to write."""
+    response = problem_response(status, detail, headers=headers)
+    head = [b"HTTP/1.1 %d %s\r\n" % (status, HTTPStatus(status).phrase.encode("ascii"))]
+    head += [name + b": " + value + b"\r\n" for name, value in response.raw_headers]
+    return b"".join([*head, b"connection: close\r\n\r\n", response.body])
 
 
-REQUEST_TIMEOUT = _response(b"408 Request Timeout", "request not received in time")
-HEADERS_TOO_LARGE = _response(b"431 Request Header Fields Too Large", "request head too large")
-BUSY = _response(b"503 Service Unavailable", "too many connections")
+HEAD_TIMEOUT = _problem(408, "The request head (request line and headers) came too slowly")
+BODY_TIMEOUT = _problem(408, "The request body came too slowly")
+HEADERS_TOO_LARGE = _problem(431, "The request head (request line and headers) is too large")
+BUSY = _problem(503, "Too many connections; retry later", {"Retry-After": "5"})
 
 
 @dataclass(frozen=True)
@@ -259,14 +261,14 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         responding = self.cycle is not None and not self.cycle.response_complete
         # A connection that never sent a byte gets no answer, as a request in flight gets none
         # in the middle of its response.
-        self._close(REQUEST_TIMEOUT if self.head_started and not responding else None)
+        self._close(HEAD_TIMEOUT if self.head_started and not responding else None)
 
     def _body_timeout(self) -> None:
         self.body_timer = None
         if self.transport.is_closing():
             return
         started = self.cycle is not None and self.cycle.response_started
-        self._close(None if started else REQUEST_TIMEOUT)
+        self._close(None if started else BODY_TIMEOUT)
 
     def _refuse(self, response: bytes) -> None:
         started = self.cycle is not None and self.cycle.response_started

@@ -150,6 +150,7 @@ def test_slow_heads_are_closed_after_the_header_timeout(server: str) -> None:
         closed = _closed_after(sock, started, wait)
         assert closed is not None, "a half-sent request head was held"
         assert closed[1].startswith(b"HTTP/1.1 408 "), closed[1]
+        assert b"content-type: application/problem+json" in closed[1]
         sock.close()
 
 

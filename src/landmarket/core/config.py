@@ -78,7 +78,8 @@ class Settings(BaseSettings):
     http_header_timeout_seconds: float = Field(default=10.0, gt=0, le=3600, allow_inf_nan=False)
     http_body_timeout_seconds: float = Field(default=30.0, gt=0, le=3600, allow_inf_nan=False)
     http_keepalive_timeout_seconds: int = Field(default=5, ge=1, le=3600)
-    http_max_connections: int = Field(default=1000, ge=16)
+    # Generous: a long poll (GET /v1/events?wait=) holds its connection for up to 30 s.
+    http_max_connections: int = Field(default=4096, ge=16)
     http_max_header_bytes: int = Field(default=64 * 1024, ge=1024)
     # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed: addresses or
     # networks, comma-separated ("10.0.0.5,192.168.0.0/24"; "*" for any, only when nothing
