@@ -120,7 +120,7 @@ def test_start_stop_and_psql_from_several_threads(cluster: EmbeddedCluster) -> N
 
     def cycles() -> None:
         try:
-            for _ in range(3):
+            for _ in range(8):
                 cluster.stop()
                 cluster.start()
         except BaseException as exc:  # reported to the test below
