@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,11 +29,15 @@ class Server:
 
 
 @contextmanager
-def serving(env: Mapping[str, str], log: Path, *options: str) -> Iterator[Server]:
+def serving(
+    env: Mapping[str, str], log: Path, *options: str, wrapper: Sequence[str] = ()
+) -> Iterator[Server]:
     """Start ``landmarket serve`` with ``env`` (its database, data dir, settings) and extra
-    command-line ``options``; its output goes to ``log``."""
+    command-line ``options``; its output goes to ``log``. ``wrapper`` is a command that execs
+    the rest (e.g. ``prlimit --nofile=1024 --``)."""
     port = free_port()
-    command = [str(BIN / "landmarket"), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    command = [*wrapper, str(BIN / "landmarket"), "serve", "--host", "127.0.0.1"]
+    command += ["--port", str(port)]
     with log.open("wb") as out:
         process = subprocess.Popen(
             [*command, *options], env=dict(env), stdout=out, stderr=subprocess.STDOUT

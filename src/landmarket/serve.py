@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import ctypes
-import ctypes.util
 import os
 import signal
 import subprocess
@@ -14,10 +12,12 @@ import typer
 import uvicorn
 
 from landmarket.core.config import Settings
+from landmarket.core.processes import dying_with_parent
 from landmarket.db.connect import SchemaBehindError, ensure_schema
 from landmarket.db.embedded import EmbeddedCluster
 from landmarket.db.session import create_engine, redacted
 from landmarket.demo import describe, seed_demo_database
+from landmarket.httpserver import announce_limits, uvicorn_options
 
 
 async def _prepare_schema(url: str, settings: Settings, migrate_now: bool) -> None:
@@ -28,25 +28,12 @@ async def _prepare_schema(url: str, settings: Settings, migrate_now: bool) -> No
         await engine.dispose()
 
 
-_PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
-
-
-def _die_with_parent() -> None:
-    """Runs in the worker child before exec: if `serve` is killed without cleaning up
-    (SIGKILL, OOM), Linux sends the worker SIGTERM instead of leaving it orphaned."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):
-        pass  # not Linux: the worker then only stops through _stop_worker
-
-
 def _start_worker() -> subprocess.Popen[bytes]:
     typer.echo("webhook worker started (disable with --no-worker)")
-    return subprocess.Popen(
-        [sys.executable, "-m", "landmarket", "worker"],
-        preexec_fn=_die_with_parent,  # safe: called before uvicorn starts any thread
-    )
+    # If `serve` is killed without cleaning up (SIGKILL, OOM), Linux sends the worker SIGTERM
+    # instead of leaving it orphaned; set by setpriv after the exec, as no Python code may run
+    # in a forked child of a threaded process (core/processes.py).
+    return subprocess.Popen(dying_with_parent([sys.executable, "-m", "landmarket", "worker"]))
 
 
 def _exit_on_signal(signum: int, frame: object) -> None:
@@ -105,6 +92,7 @@ def serve(
         # worker and the embedded cluster running. As an exception it unwinds through the
         # clean-up below.
         signal.signal(signal.SIGTERM, _exit_on_signal)
+        typer.echo(announce_limits(settings))  # also raises the open-file limit for workers
         try:
             uvicorn.run(
                 "landmarket.main:create_app",
@@ -113,7 +101,7 @@ def serve(
                 port=port,
                 workers=workers,
                 log_level=settings.log_level.lower(),
-                proxy_headers=True,
+                **uvicorn_options(settings),
             )
         finally:
             if delivery is not None:

@@ -137,7 +137,9 @@ async def test_xlsx_typed_cells_metadata_and_no_formulas(
 
 
 def _ogrinfo(path: Path) -> str:
-    out = subprocess.run(["ogrinfo", "-so", "-al", str(path)], capture_output=True, text=True)
+    out = subprocess.run(
+        ["ogrinfo", "-so", "-al", str(path)], capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr
     return out.stdout
 
@@ -174,14 +176,18 @@ async def test_geopackage_and_geojson(
 def _pages(pdf: bytes, tmp_path: Path) -> list[Path]:
     src = tmp_path / "report.pdf"
     src.write_bytes(pdf)
-    subprocess.run(["pdftoppm", "-png", "-r", "50", str(src), str(tmp_path / "page")], check=True)
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "50", str(src), str(tmp_path / "page")], check=True, timeout=120
+    )
     return sorted(tmp_path.glob("page-*.png"))
 
 
 def pdf_text(pdf: bytes, tmp_path: Path) -> str:
     src = tmp_path / "text.pdf"
     src.write_bytes(pdf)
-    out = subprocess.run(["pdftotext", str(src), "-"], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        ["pdftotext", str(src), "-"], capture_output=True, text=True, check=True, timeout=120
+    )
     return out.stdout
 
 

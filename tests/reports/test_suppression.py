@@ -105,7 +105,7 @@ async def test_two_companies_show_no_number_in_any_format(
 
 def _ogrinfo_all(path: Path) -> str:
     return subprocess.run(
-        ["ogrinfo", "-al", str(path)], capture_output=True, text=True, check=True
+        ["ogrinfo", "-al", str(path)], capture_output=True, text=True, check=True, timeout=120
     ).stdout
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -69,6 +70,21 @@ class Settings(BaseSettings):
     # The longest GET /v1/events holds a long poll (a larger `wait` is cut to it), e.g. below
     # the idle timeout of a proxy in front.
     event_feed_max_wait_seconds: float = Field(default=30.0, ge=0, le=30, allow_inf_nan=False)
+    # `landmarket serve`'s HTTP connections (httpserver.py, docs/limits.md): the request head
+    # must arrive within the header timeout, the body within the body timeout after it; an
+    # idle kept-alive connection is closed after the keep-alive timeout. Per API worker at
+    # most http_max_connections connections (fewer if `ulimit -n` does not allow them); a
+    # request head over http_max_header_bytes gets 431.
+    http_header_timeout_seconds: float = Field(default=10.0, gt=0, le=3600, allow_inf_nan=False)
+    http_body_timeout_seconds: float = Field(default=30.0, gt=0, le=3600, allow_inf_nan=False)
+    http_keepalive_timeout_seconds: int = Field(default=5, ge=1, le=3600)
+    # Generous: a long poll (GET /v1/events?wait=) holds its connection for up to 30 s.
+    http_max_connections: int = Field(default=4096, ge=16)
+    http_max_header_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed: addresses or
+    # networks, comma-separated ("10.0.0.5,192.168.0.0/24"; "*" for any, only when nothing
+    # but the proxy can reach the API). Empty: none, the peer address is the client.
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -89,6 +105,24 @@ class Settings(BaseSettings):
         # Comma-separated CIDRs, e.g. "10.0.0.0/8,192.168.1.10/32".
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("forwarded_allow_ips", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _valid_proxies(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if item != "*":
+                try:
+                    ipaddress.ip_network(item, strict=False)
+                except ValueError as exc:
+                    raise ValueError(f"{item!r} is not an IP address or network") from exc
         return value
 
     @field_validator("log_level")

@@ -170,6 +170,9 @@ class RateLimit:
         token = bearer_token(Headers(scope=scope))
         digest = hashlib.sha256(token.encode()).digest() if token else None
         key_id = self.verified.lookup(digest) if digest else None
+        # The connection's peer, or the client a listed proxy forwarded (`serve` believes
+        # X-Forwarded-For only from LANDMARKET_FORWARDED_ALLOW_IPS): never a header the
+        # client itself chose, which would buy a fresh bucket per request.
         client = scope.get("client")
         bucket = f"key:{key_id}" if key_id else f"addr:{client[0] if client else 'unknown'}"
         decision = self.buckets.take(bucket)

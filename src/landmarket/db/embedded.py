@@ -6,7 +6,9 @@ data directory) and requires a password that is generated once and kept in
 ``$DATA_DIR/embedded.json`` (mode 0600).
 
 PostgreSQL refuses to run as root, so when we are root every server command runs as the
-``postgres`` system user (or ``LANDMARKET_EMBEDDED_USER``), which then owns ``pgdata``.
+``postgres`` system user (or ``LANDMARKET_EMBEDDED_USER``), which then owns ``pgdata``. The
+switch is made by `setpriv` after the exec, never in a forked child of this (threaded)
+process, and every tool runs with a timeout (core/processes.py).
 """
 
 from __future__ import annotations
@@ -30,7 +32,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from landmarket.core.processes import ToolTimeout, as_user, run_tool
+
 DB_NAME = "landmarket"
+PROBE_TIMEOUT_S = 30.0  # pg_config, postgres --version
 SUPERUSER = "landmarket"
 _SOCKET_PATH_MAX = 100  # sun_path is 108 bytes; leave room for "/.s.PGSQL.NNNNN"
 
@@ -65,11 +70,18 @@ def _major(path: Path) -> tuple[int, ...]:
     return tuple(int(p) for p in re.findall(r"\d+", path.name)) or (0,)
 
 
+def _probe(args: list[str]) -> subprocess.CompletedProcess[str]:
+    try:
+        return run_tool(args, timeout=PROBE_TIMEOUT_S)
+    except ToolTimeout as exc:
+        raise EmbeddedError(str(exc)) from exc
+
+
 def _candidate_bindirs() -> list[Path]:
     found: list[Path] = []
     pg_config = shutil.which("pg_config")
     if pg_config:
-        out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=False)
+        out = _probe([pg_config, "--bindir"])
         if out.returncode == 0 and out.stdout.strip():
             found.append(Path(out.stdout.strip()))
     # Debian/Ubuntu keep every installed major version side by side; prefer the newest.
@@ -87,16 +99,12 @@ def _install_from(bindir: Path) -> PgInstall | None:
     sharedir: Path | None = None
     version = ""
     if pg_config.exists():
-        out = subprocess.run(
-            [str(pg_config), "--sharedir", "--version"], capture_output=True, text=True, check=False
-        )
+        out = _probe([str(pg_config), "--sharedir", "--version"])
         if out.returncode == 0:
             lines = out.stdout.strip().splitlines()
             sharedir, version = Path(lines[0]), (re.findall(r"\d+", lines[1]) or [""])[0]
     if sharedir is None:
-        out = subprocess.run(
-            [str(bindir / "postgres"), "--version"], capture_output=True, text=True, check=False
-        )
+        out = _probe([str(bindir / "postgres"), "--version"])
         version = (re.findall(r"\d+", out.stdout) or [""])[0]
         debian_share = Path("/usr/share/postgresql") / version
         sharedir = debian_share if debian_share.is_dir() else bindir.parent / "share"
@@ -237,25 +245,22 @@ class EmbeddedCluster:
     def _run(
         self, *args: str, check: bool = True, timeout: float = 120
     ) -> subprocess.CompletedProcess[str]:
-        kwargs: dict[str, object] = {}
         env = {
             **os.environ,
             "LC_ALL": "C",
             "PGPASSWORD": str(self._read_state().get("password", "")),
         }
+        command = list(args)
         if self.run_as is not None:
-            kwargs = {"user": self.run_as.pw_uid, "group": self.run_as.pw_gid, "extra_groups": []}
+            command = as_user(command, self.run_as.pw_uid, self.run_as.pw_gid)
             env["HOME"] = self.run_as.pw_dir
-        proc: subprocess.CompletedProcess[str] = subprocess.run(
-            list(args),
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=str(self.data_dir),
-            timeout=timeout,
-            check=False,
-            **kwargs,  # type: ignore[call-overload]
-        )
+        try:
+            proc = run_tool(command, timeout=timeout, env=env, cwd=str(self.data_dir))
+        except ToolTimeout as exc:
+            name = Path(args[0]).name
+            raise EmbeddedError(f"{name} did not finish within {timeout:g} s; stopped") from exc
+        except FileNotFoundError as exc:
+            raise EmbeddedError(str(exc)) from exc
         if check and proc.returncode != 0:
             message = (proc.stderr or proc.stdout).strip()
             raise EmbeddedError(f"{Path(args[0]).name} failed: {message}")

@@ -1,13 +1,14 @@
 """CSV: UTF-8 with BOM (so spreadsheets detect the encoding), comma or semicolon separated.
 
 With semicolons (German spreadsheet defaults) numbers also get a decimal comma, as those
-spreadsheets expect; the separator never collides because the csv module quotes.
+spreadsheets expect. Every text cell is quoted (so the separator never collides) and
+neutralised against formulas wherever a spreadsheet opening the file with another delimiter
+could start a cell (cells.neutralise_csv); numbers, booleans and empty cells stay unquoted,
+so spreadsheets read them as numbers.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -17,25 +18,31 @@ from landmarket.reports.tables import Table
 
 BOM = "\ufeff"
 TOTAL = "total"
+LINE_END = "\r\n"  # RFC 4180
+
+
+def _field(value: Any, decimal_comma: bool) -> str:
+    text, is_text = csv_value(value, decimal_comma)
+    # The csv module can only quote by Python type and every value here is already text, so
+    # the quoting is done here: text always, doubled quotes inside (RFC 4180).
+    return '"' + text.replace('"', '""') + '"' if is_text else text
 
 
 class CsvWriter:
-    """Encodes rows into CSV text chunk by chunk (for streaming)."""
+    """Encodes rows into CSV text chunk by chunk (for streaming). Every CSV export writes
+    its cells through here."""
 
     def __init__(self, semicolon: bool) -> None:
         self.semicolon = semicolon
-        self._buffer = io.StringIO()
-        self._writer = csv.writer(
-            self._buffer, delimiter=";" if semicolon else ",", lineterminator="\r\n"
-        )
+        self.delimiter = ";" if semicolon else ","
+
+    def line(self, row: Sequence[Any]) -> str:
+        text = self.delimiter.join(_field(v, self.semicolon) for v in row)
+        # A lone empty cell would be a blank line, which readers skip.
+        return (text or '""') + LINE_END
 
     def rows(self, rows: Iterable[Sequence[Any]]) -> str:
-        for row in rows:
-            self._writer.writerow([csv_value(v, self.semicolon) for v in row])
-        text = self._buffer.getvalue()
-        self._buffer.seek(0)
-        self._buffer.truncate()
-        return text
+        return "".join(self.line(row) for row in rows)
 
 
 def table_rows(table: Table) -> Iterator[list[Any]]:
