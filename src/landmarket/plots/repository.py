@@ -36,7 +36,7 @@ from sqlalchemy.orm import defer
 from landmarket.auth.models import OrgKind
 from landmarket.auth.principal import AuthPrincipal
 from landmarket.db.base import STORAGE_SRID
-from landmarket.db.geo import EPSG_URI, SUPPORTED_CRS, Crs, geojson_out
+from landmarket.db.geo import EPSG_URI, SUPPORTED_CRS, Crs, bbox_envelope, geojson_out
 from landmarket.db.sql import LIKE_ESCAPE, contains_pattern
 from landmarket.events.models import Event
 from landmarket.municipalities.models import region_municipalities
@@ -247,16 +247,8 @@ def _conditions(principal: AuthPrincipal | None, f: PlotFilter) -> list[ColumnEl
         )
         conds.append(Plot.municipality_ags.in_(members))
     if f.bbox is not None:
-        min_x, min_y, max_x, max_y = f.bbox
-        envelope = func.ST_MakeEnvelope(min_x, min_y, max_x, max_y, f.bbox_crs.srid)
-        if f.bbox_crs.srid != STORAGE_SRID:
-            # Densify before projecting so the edges follow the curved outline; transform the
-            # box, never the column, so the GiST index on geom is used.
-            step = max(max_x - min_x, max_y - min_y) / 32
-            if step > 0:  # a box of zero width and height is a point: nothing to densify
-                envelope = func.ST_Segmentize(envelope, step)
-            envelope = func.ST_Transform(envelope, STORAGE_SRID)
-        conds.append(func.ST_Intersects(Plot.geom, envelope))
+        # Clipped and projected once; the column stays untouched so its GiST index answers.
+        conds.append(func.ST_Intersects(Plot.geom, bbox_envelope(f.bbox, f.bbox_crs)))
     if f.zoning:
         conds.append(Plot.zoning.in_(list(f.zoning)))
     if f.category:
