@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.plots.conftest import (
     FRANKFURT,
-    OFFENBACH,
     ORIGIN,
     UTM,
     World,

@@ -180,7 +180,11 @@ def _stray_part(geom: ColumnElement[Any], owner: ColumnElement[Any], *, valid: A
     """The first part (1-based) of ``geom`` not within the owner's municipality (tolerance
     included), and its interior point. Each part of a MultiPolygon is checked on its own: one
     outside part is not excused by the others (its interior point lying elsewhere)."""
-    series = func.generate_series(1, func.ST_NumGeometries(geom)).table_valued("n").render_derived("parts")
+    series = (
+        func.generate_series(1, func.ST_NumGeometries(geom))
+        .table_valued("n")
+        .render_derived("parts")
+    )
     n = series.c.n
     part = func.ST_GeometryN(geom, n)
     owner_row = Municipality.__table__
