@@ -119,24 +119,37 @@ def visible_to(principal: AuthPrincipal | None) -> ColumnElement[bool]:
 
 
 async def get_visible(
-    session: AsyncSession, principal: AuthPrincipal | None, plot_id: uuid.UUID
+    session: AsyncSession,
+    principal: AuthPrincipal | None,
+    plot_id: uuid.UUID,
+    *,
+    lock: bool = False,
 ) -> Plot | None:
+    """``lock``: as for ``get_by_external_id``."""
     stmt = (
         select(Plot)
         .options(defer(Plot.geom))
         .where(Plot.id == plot_id, visible_to(principal))
         .execution_options(populate_existing=True)
     )
+    if lock:
+        stmt = stmt.with_for_update(of=Plot)
     return (await session.scalars(stmt)).one_or_none()
 
 
-async def get_by_external_id(session: AsyncSession, ags: str, external_id: str) -> Plot | None:
+async def get_by_external_id(
+    session: AsyncSession, ags: str, external_id: str, *, lock: bool = False
+) -> Plot | None:
+    """The plot by its GIS id; ``lock``: held FOR UPDATE until the transaction ends, so the
+    caller's write cannot lose a compare-and-set to a concurrent one (they queue instead)."""
     stmt = (
         select(Plot)
         .options(defer(Plot.geom))
         .where(Plot.municipality_ags == ags, Plot.external_id == external_id)
         .execution_options(populate_existing=True)
     )
+    if lock:
+        stmt = stmt.with_for_update(of=Plot)
     return (await session.scalars(stmt)).one_or_none()
 
 
