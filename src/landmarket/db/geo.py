@@ -69,6 +69,8 @@ def crs_bounds(crs: Crs) -> tuple[float, float, float, float]:
 
 
 Box = tuple[float, float, float, float]
+# What a geometry in no known municipality usually means (plot and requirement writes).
+AXIS_ORDER_HINT = "check the axis order (lon, lat)"
 
 
 class BboxError(ValueError):

@@ -43,7 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from landmarket.core.config import Settings
 from landmarket.core.errors import FieldError, ValidationFailed
 from landmarket.db.base import STORAGE_SRID
-from landmarket.db.geo import Crs, crs_bounds
+from landmarket.db.geo import AXIS_ORDER_HINT, Crs, crs_bounds
 from landmarket.db.session import is_transient
 from landmarket.municipalities.models import Municipality
 
@@ -52,6 +52,7 @@ DEFAULT_MAX_VERTICES: int = Settings.model_fields["max_geometry_vertices"].defau
 MAX_AREA_M2 = 50_000_000.0
 BOUNDARY_TOLERANCE_M = 500.0
 UNREADABLE = "PostGIS could not read or transform this geometry"
+_AXIS_HINT = f"{AXIS_ORDER_HINT} and the Content-Crs header"
 
 
 @dataclass(frozen=True)
@@ -276,8 +277,7 @@ def judge(
     where = (
         f"its interior point lies in {row.located_name} ({row.located_ags})"
         if row.located_ags
-        else "its interior point lies in no known municipality; check the axis order "
-        "(lon, lat) and the Content-Crs header"
+        else f"its interior point lies in no known municipality; {_AXIS_HINT}"
     )
     if row.target is None:
         if row.located_ags is None:
@@ -318,10 +318,7 @@ def _stray_problem(row: Any, ags: str, pointer: str) -> GeometryProblem:
     elif row.stray_ags:
         where = f"its interior point lies in {row.stray_name} ({row.stray_ags})"
     else:
-        where = (
-            "its interior point lies in no known municipality; check the axis order "
-            "(lon, lat) and the Content-Crs header"
-        )
+        where = f"its interior point lies in no known municipality; {_AXIS_HINT}"
     which = f"part {n} of {parts}" if parts > 1 else "the plot"
     # Part n is coordinates/n-1 of the document as sent (a repair may regroup the parts).
     at = f"{pointer}/coordinates/{n - 1}" if parts > 1 and row.valid else pointer
