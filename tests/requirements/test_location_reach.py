@@ -64,7 +64,7 @@ async def test_swapped_anchor_is_refused_with_the_axis_order_hint(
     )
     assert pointers(problem) == ["/body/location/anchor"]
     detail = problem["errors"][0]["detail"]
-    assert "axis order (lon, lat)" in detail and "FrankfurtRheinMain" in detail, detail
+    assert "axis order (lon, lat)" in detail and "outside every municipality" in detail, detail
 
 
 @pytest.mark.parametrize(
@@ -86,23 +86,31 @@ async def test_far_locations_are_refused_not_a_500(
     assert "axis order" in problem["errors"][0]["detail"]
 
 
-async def test_a_known_municipality_outside_the_regions_is_refused_unless_reached(
+async def test_a_location_between_municipalities_is_refused_unless_it_reaches_one(
     client: httpx.AsyncClient, session: AsyncSession, world: World
 ) -> None:
-    """Darmstadt is known but in no region of the company (home Offenbach, region frm): an
-    anchor there reaches the region only with a radius that spans the 1 km gap."""
-    x, y = ORIGIN[DARMSTADT]
-    anchor = point(await lonlat(session, x + 500, y + 500))
+    """10 km south of the test municipalities lies none: an anchor there reaches one only
+    with a radius that spans the distance, an area only when it extends to one."""
+    x, y = ORIGIN[FRANKFURT][0], ORIGIN[FRANKFURT][1] - 10_000
+    anchor = point(await lonlat(session, x + 500, y))
     problem = await _refused(
-        client, session, world.company, {"anchor": anchor, "max_distance_km": 1}
+        client, session, world.company, {"anchor": anchor, "max_distance_km": 5}
     )
     assert pointers(problem) == ["/body/location/anchor"]
-    await post_requirement(client, world.company, location={"anchor": anchor, "max_distance_km": 3})
-    area = await lonlat_box(session, x + 100, y + 100, x + 900, y + 900)
+    await post_requirement(
+        client, world.company, location={"anchor": anchor, "max_distance_km": 12}
+    )
+    area = await lonlat_box(session, x, y, x + 1000, y + 1000)
     problem = await _refused(client, session, world.company, {"area": area})
     assert pointers(problem) == ["/body/location/area"]
-    reaching = await lonlat_box(session, x - 1500, y + 100, x + 900, y + 900)
+    reaching = await lonlat_box(session, x, y, x + 1000, y + 10_500)
     await post_requirement(client, world.company, location={"area": reaching})
+    # Darmstadt is in no region of the company, but a search with a location may go there.
+    d = ORIGIN[DARMSTADT]
+    darmstadt = point(await lonlat(session, d[0] + 500, d[1] + 500))
+    await post_requirement(
+        client, world.company, location={"anchor": darmstadt, "max_distance_km": 1}
+    )
 
 
 async def test_patch_checks_the_location_it_sends(

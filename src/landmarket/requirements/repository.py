@@ -32,7 +32,7 @@ from landmarket.auth.principal import AuthPrincipal
 from landmarket.db.base import STORAGE_SRID
 from landmarket.db.geo import DEFAULT_CRS, STORAGE_AREA_LONLAT, geojson_out
 from landmarket.matching.rules import WORLD
-from landmarket.municipalities.models import Municipality, Region, region_municipalities
+from landmarket.municipalities.models import Municipality
 from landmarket.requirements.models import Requirement, RequirementStatus
 
 
@@ -72,52 +72,18 @@ async def check_area(session: AsyncSession, geojson: dict[str, Any]) -> AreaChec
     return AreaCheck(valid=bool(row[0]), reason=str(row[1]), area_m2=float(row[2] or 0.0))
 
 
-@dataclass(frozen=True)
-class Scope:
-    """Where a company's requirements may point: the municipalities of the regions of its
-    home municipality (``ags`` None: every municipality, for callers without a home or a
-    home in no region)."""
-
-    ags: list[str] | None
-    regions: list[str]
-
-
-async def scope_of(session: AsyncSession, home_ags: str | None) -> Scope:
-    if home_ags is None:
-        return Scope(None, [])
-    home = region_municipalities.alias("home")
-    member = region_municipalities.alias("member")
-    rows = (
-        await session.execute(
-            select(Region.name, member.c.ags)
-            .select_from(home)
-            .join(Region, Region.slug == home.c.region_slug)
-            .join(member, member.c.region_slug == home.c.region_slug)
-            .where(home.c.ags == home_ags)
-        )
-    ).all()
-    if not rows:
-        return Scope(None, [])
-    return Scope(sorted({r.ags for r in rows}), sorted({r.name for r in rows}))
-
-
-async def reaches_scope(
-    session: AsyncSession, geojson: dict[str, Any], name: str, *, within_m: float, scope: Scope
+async def reaches_a_municipality(
+    session: AsyncSession, geojson: dict[str, Any], name: str, *, within_m: float
 ) -> bool:
-    """Whether a lon/lat geometry lies within ``within_m`` metres of a municipality of the
-    scope. Outside the storage CRS's area of use it cannot (and is never projected there,
-    where PostGIS would fail: a 500 before)."""
+    """Whether a lon/lat geometry lies within ``within_m`` metres of a known municipality
+    (GiST-indexed). Outside the storage CRS's area of use it cannot, and it is never
+    projected there, where PostGIS would fail (a 500 before)."""
     lonlat = _lonlat(geojson, name)
     area = func.ST_MakeEnvelope(*STORAGE_AREA_LONLAT, 4326)
     if not await session.scalar(select(func.ST_CoveredBy(lonlat, area))):
         return False
     near = func.ST_DWithin(Municipality.boundary, geometry_in(geojson, name, multi=False), within_m)
-    stmt = select(Municipality.ags).where(near)
-    if scope.ags is not None:
-        stmt = stmt.where(
-            Municipality.ags == any_(bindparam("scope", scope.ags, type_=ARRAY(String(8))))
-        )
-    return (await session.scalar(stmt.limit(1))) is not None
+    return (await session.scalar(select(Municipality.ags).where(near).limit(1))) is not None
 
 
 async def unknown_municipalities(session: AsyncSession, ags: Sequence[str]) -> set[str]:

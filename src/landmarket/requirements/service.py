@@ -114,41 +114,33 @@ async def _validate(session: AsyncSession, body: RequirementCreate) -> None:
         raise ValidationFailed("The requirement is not consistent", errors=errors)
 
 
-async def _check_reach(
-    session: AsyncSession, principal: AuthPrincipal, location: Location, sent: Iterable[str]
-) -> None:
-    """The anchor (with its radius) and the area, where ``sent``, must reach a municipality
-    of the company's regions: one in none of them matches nothing, silently, and is most often
-    a point with lon/lat swapped ([50.1, 8.7] is in Somalia). Refused like plot writes."""
+async def _check_reach(session: AsyncSession, location: Location, sent: Iterable[str]) -> None:
+    """The anchor (with its radius) and the area, where ``sent``, must reach a known
+    municipality: one that reaches none matches nothing, silently, and is most often a point
+    with lon/lat swapped ([50.1, 8.7] is in Somalia). Refused like plot writes. Any known
+    municipality, not only the home regions': a search with a location crosses region
+    borders (docs/matching.md, rule 7)."""
     checks: list[tuple[str, dict[str, Any], float]] = []
     if location.anchor is not None and {"anchor", "max_distance_km"} & set(sent):
         radius_m = (location.max_distance_km or 0.0) * 1000.0
         checks.append(("anchor", location.anchor.model_dump(), radius_m))
     if location.area is not None and "area" in sent:
         checks.append(("area", location.area.model_dump(), 0.0))
-    if not checks:
-        return
-    scope = await repo.scope_of(session, principal.home_ags)
-    where = (
-        f"every municipality of your regions ({', '.join(scope.regions)})"
-        if scope.regions
-        else "every known municipality"
-    )
     errors = [
         FieldError(
             pointer=f"/body/location/{name}",
-            detail=f"lies outside {where}"
+            detail="lies outside every municipality"
             + (" even with max_distance_km" if name == "anchor" else "")
             + f"; {AXIS_ORDER_HINT}",
         )
         for name, geojson, within_m in checks
-        if not await repo.reaches_scope(
-            session, geojson, f"{name}_geojson", within_m=within_m, scope=scope
+        if not await repo.reaches_a_municipality(
+            session, geojson, f"{name}_geojson", within_m=within_m
         )
     ]
     if errors:
         raise ValidationFailed(
-            f"The requirement's location lies outside {where}: it could match no plot",
+            "The requirement's location lies outside every municipality: it could match no plot",
             errors=errors,
         )
 
@@ -198,7 +190,7 @@ async def create(
     session: AsyncSession, principal: AuthPrincipal, body: RequirementCreate
 ) -> WriteResult:
     await _validate(session, body)
-    await _check_reach(session, principal, body.location, LOCATION_GEOMETRY)
+    await _check_reach(session, body.location, LOCATION_GEOMETRY)
     values = column_values(body, geometry=True)
     values |= {"company_id": principal.org_id, "home_ags": principal.home_ags}
     rid = await repo.insert_requirement(session, values)
@@ -301,7 +293,7 @@ async def update(
     await _validate(session, merged)
     loc_sent = patch.location.model_fields_set if patch.location else set()
     # Only what this update sends: a stored location stays acceptable when regions change.
-    await _check_reach(session, principal, merged.location, loc_sent)
+    await _check_reach(session, merged.location, loc_sent)
     values = _changed(stored.requirement, column_values(merged, geometry=False))
     geometry = column_values(merged, geometry=True)
     # Geometry columns change only when sent and different from what a read returns.
