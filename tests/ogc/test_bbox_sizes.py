@@ -212,3 +212,38 @@ async def test_clip_windows_cover_the_area_of_use(session: AsyncSession, srid: i
         | {"srid": srid, "step": step},
     )
     assert valid is True
+
+
+@pytest.mark.parametrize(
+    ("filter_crs", "world", "far_point"),
+    [
+        (CRS84, "POLYGON((-180 -90,180 -90,180 90,-180 90,-180 -90))", "POINT(-90 0)"),
+        (
+            EPSG_URI.format(4326),
+            "POLYGON((-90 -180,-90 180,90 180,90 -180,-90 -180))",
+            "POINT(0 -90)",
+        ),
+        (
+            EPSG_URI.format(3857),
+            "POLYGON((-2e7 -2e7,2e7 -2e7,2e7 2e7,-2e7 2e7,-2e7 -2e7))",
+            "POINT(-1e7 0)",
+        ),
+    ],
+)
+async def test_cql2_geometry_literals_of_the_world_and_far_away(
+    client: httpx.AsyncClient, ogc_world: OgcWorld, filter_crs: str, world: str, far_point: str
+) -> None:
+    """Geometry literals go through the same clip: a world polygon holds every plot, a point
+    at 90°W is no 500 and meets none."""
+    everything = {str(r["external_id"]) for r in ogc_world.published}
+
+    async def found(cql: str) -> set[str]:
+        return await _found(client, ITEMS, {"filter": cql, "filter-crs": filter_crs})
+
+    assert await found(f"S_INTERSECTS(geometry, {world})") == everything
+    assert await found(f"S_WITHIN(geometry, {world})") == everything
+    assert await found(f"S_INTERSECTS(geometry, {far_point})") == set()
+    assert await found(f"S_DISJOINT(geometry, {far_point})") == everything
+    line = "LINESTRING(-180 -90,180 90)" if filter_crs == CRS84 else None
+    if line is not None:
+        assert await found(f"S_INTERSECTS(geometry, {line})") == set()

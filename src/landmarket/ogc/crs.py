@@ -17,6 +17,7 @@ from landmarket.db.base import STORAGE_SRID
 from landmarket.db.geo import (
     CRS84,
     EPSG_URI,
+    STORAGE_WINDOW,
     SUPPORTED_CRS,
     Crs,
     bbox_envelope,
@@ -44,11 +45,27 @@ def geometry_json(geom: ColumnElement[Any], crs: Crs) -> ColumnElement[Any]:
 
 def to_storage(geom: ColumnElement[Any], crs: Crs) -> ColumnElement[Any]:
     """A constant geometry given in ``crs`` -> storage CRS, so the column stays untouched and
-    its GiST index usable."""
+    its GiST index usable.
+
+    Clipped first to where the storage CRS is sound (``db.geo.STORAGE_WINDOW``, as boxes
+    are): a point at 90°W was a PostGIS error (500) and a world polygon folded into a sliver
+    that met no plot. Plots all lie inside, so the spatial predicates keep their answers; a
+    geometry wholly outside becomes empty (intersects nothing, disjoint from everything).
+    Densified like boxes, so straight edges in ``crs`` stay where they are after projecting.
+    """
     if north_first(crs):
         geom = func.ST_FlipCoordinates(geom)
     geom = func.ST_SetSRID(geom, crs.srid)
-    return geom if crs.srid == STORAGE_SRID else gf.ST_Transform(geom, STORAGE_SRID)
+    window = STORAGE_WINDOW.get(crs.srid)
+    if crs.srid == STORAGE_SRID or window is None:
+        return geom if crs.srid == STORAGE_SRID else gf.ST_Transform(geom, STORAGE_SRID)
+    # ST_ClipByBox2D is fast and never fails; its output may be invalid, hence MakeValid.
+    clipped = func.ST_MakeValid(func.ST_ClipByBox2D(geom, func.ST_MakeEnvelope(*window)))
+    extent = func.greatest(
+        func.ST_XMax(clipped) - func.ST_XMin(clipped), func.ST_YMax(clipped) - func.ST_YMin(clipped)
+    )
+    step = func.coalesce(func.nullif(extent / 32, 0.0), 1.0)
+    return gf.ST_Transform(func.ST_Segmentize(clipped, step), STORAGE_SRID)
 
 
 def once(geom: ColumnElement[Any]) -> ColumnElement[Any]:
