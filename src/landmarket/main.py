@@ -14,6 +14,7 @@ from landmarket.auth.router import admin_router as auth_admin_router
 from landmarket.auth.router import router as auth_router
 from landmarket.core.config import Settings, get_settings
 from landmarket.core.errors import install_error_handlers
+from landmarket.core.head import HeadAsGet
 from landmarket.core.logs import configure_logging
 from landmarket.core.middleware import install_middleware
 from landmarket.core.openapi import install_openapi
@@ -107,4 +108,6 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app.include_router(auth_admin_router, prefix="/v1/admin")
     app.include_router(privacy_admin_router, prefix="/v1/admin")
     install_middleware(app, settings)
+    # Outermost: HEAD runs as GET through every layer above and loses only its body.
+    app.add_middleware(HeadAsGet)
     return app

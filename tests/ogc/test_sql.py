@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from landmarket.db.geo import DEFAULT_CRS, SUPPORTED_CRS
+from landmarket.db.geo import DEFAULT_CRS, SUPPORTED_CRS, bbox_envelope
 from landmarket.ogc import cql2, repository
 from landmarket.ogc.collections import COLLECTIONS
+from landmarket.plots.models import Plot
 from tests.ogc.conftest import OgcWorld
 
 PLOTS = COLLECTIONS["plots"]
@@ -55,4 +57,30 @@ async def test_bbox_and_s_intersects_use_the_gist_index(
     )
     text = await plan(session, where)
     assert INDEXED.search(text), text
+    await session.rollback()
+
+
+async def test_plots_listing_bbox_uses_the_gist_index(
+    session: AsyncSession, ogc_world: OgcWorld
+) -> None:
+    """/v1/plots builds its clipped box with literal values (db.geo.bbox_envelope, as in
+    plots.repository): PostgreSQL folds it to a constant at planning and the index answers
+    geom && '<box>', in every bbox-crs."""
+    conn = await session.connection()
+    await conn.exec_driver_sql("ANALYZE plots")
+    await conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    lonlat = func.ST_MakeEnvelope(8.5, 49.9, 8.8, 50.1, 4326)
+    for crs in SUPPORTED_CRS.values():
+        box = func.ST_Transform(lonlat, crs.srid)
+        corners = select(func.ST_XMin(box), func.ST_YMin(box), func.ST_XMax(box), func.ST_YMax(box))
+        x0, y0, x1, y1 = (float(v) for v in (await session.execute(corners)).one())
+        stmt = (
+            select(func.count())
+            .select_from(Plot)
+            .where(func.ST_Intersects(Plot.geom, bbox_envelope((x0, y0, x1, y1), crs)))
+        )
+        compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
+        rows = await conn.exec_driver_sql("EXPLAIN " + str(compiled))
+        text = "\n".join(r[0] for r in rows)
+        assert re.search(r"Index Cond: \(geom && '[0-9A-F]+'::geometry\)", text), (crs, text)
     await session.rollback()

@@ -7,6 +7,7 @@ lon/lat (RFC 7946) by default and other CRS by OGC API Features Part 2 URIs.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -67,7 +68,20 @@ def crs_bounds(crs: Crs) -> tuple[float, float, float, float]:
     return CRS_BOUNDS.get(crs.srid, _GEOGRAPHIC)
 
 
-def bbox_problem(bbox: tuple[float, float, float, float], crs: Crs) -> str | None:
+Box = tuple[float, float, float, float]
+# What a geometry in no known municipality usually means (plot and requirement writes).
+AXIS_ORDER_HINT = "check the axis order (lon, lat)"
+
+
+class BboxError(ValueError):
+    """A bbox parameter that cannot be read; ``detail`` says why (the caller names it)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+def bbox_problem(bbox: Box, crs: Crs) -> str | None:
     """Why a bbox (x/y order) in ``crs`` is refused: it reaches past the bounds of the CRS,
     where PostGIS cannot transform it (e.g. longitude 300)."""
     min_x, min_y, max_x, max_y = crs_bounds(crs)
@@ -75,6 +89,108 @@ def bbox_problem(bbox: tuple[float, float, float, float], crs: Crs) -> str | Non
     if x0 < min_x or y0 < min_y or x1 > max_x or y1 > max_y:
         return f"must lie within x {min_x:g}..{max_x:g}, y {min_y:g}..{max_y:g} ({crs.label})"
     return None
+
+
+def parse_bbox(value: str, crs: Crs, *, lat_first: bool = False, heights: bool = False) -> Box:
+    """A ``bbox`` query value in ``crs`` -> (min x, min y, max x, max y) in x/y order.
+
+    ``lat_first``: the numbers follow a north-first axis order (OGC API Part 2) and are
+    swapped; ``heights``: 6 numbers (with heights, which are dropped: plots are 2D) are
+    allowed too. The one reader of every endpoint's bbox (/v1/plots and OGC items).
+    """
+    try:
+        numbers = [float(p) for p in value.split(",")]
+    except ValueError:
+        numbers = []
+    counts = (4, 6) if heights else (4,)
+    if len(numbers) not in counts or not all(math.isfinite(n) for n in numbers):
+        wanted = "4 or 6" if heights else "4"
+        raise BboxError(f"expected {wanted} comma-separated numbers: minx,miny,maxx,maxy")
+    if len(numbers) == 6:
+        numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
+    a, b, c, d = numbers
+    box = (b, a, d, c) if lat_first else (a, b, c, d)
+    if box[0] > box[2] or box[1] > box[3]:
+        raise BboxError("the lower corner must not exceed the upper corner")
+    outside = bbox_problem(box, crs)
+    if outside is not None:
+        raise BboxError(outside)
+    return box
+
+
+# The storage CRS is a transverse Mercator projection around 9°E: far from that meridian it
+# folds over or fails, so a whole-world box became a sliver that held no plot and a box
+# reaching to 90°W was a PostGIS error. Boxes are therefore clipped, before they are
+# projected, to the area where EPSG:25832 is sound and where every plot lies: the area of use
+# of its datum ETRS89 (EPSG:4258, Europe: lon -16.1..40.18, lat 32.88..84.73), expressed in
+# each CRS as the bounding box of its image there (rounded outwards, within CRS_BOUNDS;
+# tests/ogc/test_bbox_sizes.py recomputes them with PostGIS). Plots outside Europe cannot be found
+# by a bbox; they cannot be placed either, since every plot lies within a German municipality.
+STORAGE_AREA_LONLAT: Box = (-16.1, 32.88, 40.18, 84.73)
+STORAGE_WINDOW: dict[int, Box] = {
+    4326: STORAGE_AREA_LONLAT,
+    4258: STORAGE_AREA_LONLAT,
+    3857: (-1_792_300.0, 3_879_300.0, 4_472_900.0, 19_636_000.0),
+    25833: (-1_000_000.0, 3_637_900.0, 2_000_000.0, 9_493_800.0),
+    # Within its bounds DHDN Gauss-Kruger zone 3 shares the storage CRS's central meridian.
+    31467: CRS_BOUNDS[31467],
+}
+
+
+def clip_bbox(bbox: Box, crs: Crs) -> Box | None:
+    """``bbox`` (x/y order) cut to where it can be projected to storage CRS; None when nothing
+    of it lies there (no plot can be inside). Boxes in storage CRS are never projected."""
+    window = STORAGE_WINDOW.get(crs.srid)
+    if window is None:
+        return bbox
+    clipped = (
+        max(bbox[0], window[0]),
+        max(bbox[1], window[1]),
+        min(bbox[2], window[2]),
+        min(bbox[3], window[3]),
+    )
+    if clipped[0] > clipped[2] or clipped[1] > clipped[3]:
+        return None
+    return clipped
+
+
+def segment_length(bbox: Box) -> float:
+    """The densification step of a box: 32 segments along its longer side."""
+    min_x, min_y, max_x, max_y = bbox
+    return max(max_x - min_x, max_y - min_y) / 32 or 1.0
+
+
+def envelope_sql(
+    min_x: Any, min_y: Any, max_x: Any, max_y: Any, step: Any, crs: Crs
+) -> ColumnElement[Any]:
+    """A box (values or bound parameters, already clipped) -> a polygon in storage CRS.
+
+    Densified before projecting so its edges follow the curved outline of the box. NULL
+    corners stand for a box clipped away entirely: an empty polygon, which intersects
+    nothing (and NOT S_INTERSECTS it holds for every plot)."""
+    box: ColumnElement[Any] = func.ST_MakeEnvelope(min_x, min_y, max_x, max_y, crs.srid)
+    if crs.srid != STORAGE_SRID:
+        box = gf.ST_Transform(func.ST_Segmentize(box, step), STORAGE_SRID)
+    return func.coalesce(box, func.ST_GeomFromText("POLYGON EMPTY", STORAGE_SRID))
+
+
+def envelope_values(bbox: Box, crs: Crs) -> tuple[float | None, ...]:
+    """The clipped corners and the step of ``bbox`` for ``envelope_sql``'s parameters;
+    all None when the box lies entirely where no plot can be."""
+    clipped = clip_bbox(bbox, crs)
+    if clipped is None:
+        return (None,) * 5
+    return (*clipped, segment_length(clipped))
+
+
+def bbox_envelope(bbox: Box, crs: Crs) -> ColumnElement[Any]:
+    """``bbox`` (x/y order) in ``crs`` -> a polygon in storage CRS: clipped, densified,
+    projected. Compare the column with it (never transform the column): the GiST index
+    answers."""
+    clipped = clip_bbox(bbox, crs)
+    if clipped is None:
+        return func.ST_GeomFromText("POLYGON EMPTY", STORAGE_SRID)
+    return envelope_sql(*clipped, segment_length(clipped), crs)
 
 
 def crs_spellings(*, bracketed: bool = False) -> list[str]:

@@ -14,7 +14,16 @@ from geoalchemy2 import functions as gf
 from sqlalchemy import ColumnElement, Float, Text, bindparam, func, select
 
 from landmarket.db.base import STORAGE_SRID
-from landmarket.db.geo import CRS84, EPSG_URI, SUPPORTED_CRS, Crs
+from landmarket.db.geo import (
+    CRS84,
+    EPSG_URI,
+    STORAGE_WINDOW,
+    SUPPORTED_CRS,
+    Crs,
+    bbox_envelope,
+    envelope_sql,
+    envelope_values,
+)
 
 NORTH_FIRST = frozenset(EPSG_URI.format(code) for code in (4326, 4258, 31467))
 STORAGE_CRS_URI = EPSG_URI.format(STORAGE_SRID)
@@ -36,11 +45,27 @@ def geometry_json(geom: ColumnElement[Any], crs: Crs) -> ColumnElement[Any]:
 
 def to_storage(geom: ColumnElement[Any], crs: Crs) -> ColumnElement[Any]:
     """A constant geometry given in ``crs`` -> storage CRS, so the column stays untouched and
-    its GiST index usable."""
+    its GiST index usable.
+
+    Clipped first to where the storage CRS is sound (``db.geo.STORAGE_WINDOW``, as boxes
+    are): a point at 90°W was a PostGIS error (500) and a world polygon folded into a sliver
+    that met no plot. Plots all lie inside, so the spatial predicates keep their answers; a
+    geometry wholly outside becomes empty (intersects nothing, disjoint from everything).
+    Densified like boxes, so straight edges in ``crs`` stay where they are after projecting.
+    """
     if north_first(crs):
         geom = func.ST_FlipCoordinates(geom)
     geom = func.ST_SetSRID(geom, crs.srid)
-    return geom if crs.srid == STORAGE_SRID else gf.ST_Transform(geom, STORAGE_SRID)
+    window = STORAGE_WINDOW.get(crs.srid)
+    if crs.srid == STORAGE_SRID or window is None:
+        return geom if crs.srid == STORAGE_SRID else gf.ST_Transform(geom, STORAGE_SRID)
+    # ST_ClipByBox2D is fast and never fails; its output may be invalid, hence MakeValid.
+    clipped = func.ST_MakeValid(func.ST_ClipByBox2D(geom, func.ST_MakeEnvelope(*window)))
+    extent = func.greatest(
+        func.ST_XMax(clipped) - func.ST_XMin(clipped), func.ST_YMax(clipped) - func.ST_YMin(clipped)
+    )
+    step = func.coalesce(func.nullif(extent / 32, 0.0), 1.0)
+    return gf.ST_Transform(func.ST_Segmentize(clipped, step), STORAGE_SRID)
 
 
 def once(geom: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -52,7 +77,7 @@ def once(geom: ColumnElement[Any]) -> ColumnElement[Any]:
 
 def envelope(bbox: tuple[float, float, float, float], crs: Crs) -> ColumnElement[Any]:
     """A bbox (x/y order already normalised) in ``crs`` -> a polygon in storage CRS."""
-    return _box(*bbox, segment_length(bbox), crs)
+    return bbox_envelope(bbox, crs)
 
 
 # Names of the bound parameters of ``bound_envelope``, in bbox order, and its densification step.
@@ -61,24 +86,14 @@ BBOX_STEP = "bbox_step"
 
 
 def bound_envelope(crs: Crs) -> ColumnElement[Any]:
-    """``envelope`` with the corners and ``segment_length`` as bound parameters
-    (``BBOX_PARAMS``, ``BBOX_STEP``), for statements that are built once and run many times."""
+    """``envelope`` with the clipped corners and the step as bound parameters (``BBOX_PARAMS``,
+    ``BBOX_STEP``, from ``bbox_params``), for statements that are built once and run many
+    times."""
     min_x, min_y, max_x, max_y = (bindparam(name, type_=Float) for name in BBOX_PARAMS)
-    return _box(min_x, min_y, max_x, max_y, bindparam(BBOX_STEP, type_=Float), crs)
+    return envelope_sql(min_x, min_y, max_x, max_y, bindparam(BBOX_STEP, type_=Float), crs)
 
 
-def bbox_params(bbox: tuple[float, float, float, float]) -> dict[str, float]:
-    return {**dict(zip(BBOX_PARAMS, bbox, strict=True)), BBOX_STEP: segment_length(bbox)}
-
-
-def segment_length(bbox: tuple[float, float, float, float]) -> float:
-    min_x, min_y, max_x, max_y = bbox
-    return max(max_x - min_x, max_y - min_y) / 32 or 1.0
-
-
-def _box(min_x: Any, min_y: Any, max_x: Any, max_y: Any, step: Any, crs: Crs) -> ColumnElement[Any]:
-    # Densified before projecting so its edges follow the curved outline of the box.
-    box: ColumnElement[Any] = func.ST_MakeEnvelope(min_x, min_y, max_x, max_y, crs.srid)
-    if crs.srid == STORAGE_SRID:
-        return box
-    return gf.ST_Transform(func.ST_Segmentize(box, step), STORAGE_SRID)
+def bbox_params(bbox: tuple[float, float, float, float], crs: Crs) -> dict[str, float | None]:
+    """``bound_envelope``'s values: the box clipped as ``db.geo.clip_bbox`` does (all None
+    when nothing of it is left) and its step."""
+    return dict(zip((*BBOX_PARAMS, BBOX_STEP), envelope_values(bbox, crs), strict=True))

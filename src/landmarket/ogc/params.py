@@ -16,7 +16,7 @@ from typing import Any
 from starlette.datastructures import QueryParams
 
 from landmarket.core.errors import BadRequest, FieldError
-from landmarket.db.geo import DEFAULT_CRS, Crs, bbox_problem, parse_crs
+from landmarket.db.geo import DEFAULT_CRS, BboxError, Crs, parse_bbox, parse_crs
 from landmarket.ogc import cql2
 from landmarket.ogc.collections import COLLECTIONS, Collection, Queryable
 from landmarket.ogc.crs import north_first
@@ -138,21 +138,9 @@ def _limit(value: str) -> int:
 
 def _bbox(value: str, crs: Crs) -> tuple[float, float, float, float]:
     try:
-        numbers = [float(p) for p in value.split(",")]
-    except ValueError:
-        numbers = []
-    if len(numbers) not in (4, 6) or not all(math.isfinite(n) for n in numbers):
-        raise bad("bbox", "expected 4 or 6 comma-separated numbers")
-    if len(numbers) == 6:  # heights are ignored: plots are 2D
-        numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
-    a, b, c, d = numbers
-    min_x, min_y, max_x, max_y = (b, a, d, c) if north_first(crs) else (a, b, c, d)
-    if min_x > max_x or min_y > max_y:
-        raise bad("bbox", "the lower corner must not exceed the upper corner")
-    outside = bbox_problem((min_x, min_y, max_x, max_y), crs)
-    if outside is not None:
-        raise bad("bbox", outside)
-    return min_x, min_y, max_x, max_y
+        return parse_bbox(value, crs, lat_first=north_first(crs), heights=True)
+    except BboxError as exc:
+        raise bad("bbox", exc.detail) from None
 
 
 def _instant(text: str, *, end: bool) -> datetime | None:

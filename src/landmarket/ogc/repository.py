@@ -152,7 +152,7 @@ def where(
     since, until = interval or (None, None)
     params: dict[str, Any] = {f"p_{name}": value for name, value in properties.items()}
     if bbox is not None:
-        params.update(bbox_params(bbox))
+        params.update(bbox_params(bbox, bbox_crs))
     if since is not None:
         params["since"] = since
     if until is not None:

@@ -33,6 +33,8 @@ from sqlalchemy import (
     bindparam,
     func,
     literal,
+    not_,
+    or_,
     select,
 )
 from sqlalchemy.exc import DBAPIError
@@ -41,7 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from landmarket.core.config import Settings
 from landmarket.core.errors import FieldError, ValidationFailed
 from landmarket.db.base import STORAGE_SRID
-from landmarket.db.geo import Crs, crs_bounds
+from landmarket.db.geo import AXIS_ORDER_HINT, Crs, crs_bounds
 from landmarket.db.session import is_transient
 from landmarket.municipalities.models import Municipality
 
@@ -50,6 +52,7 @@ DEFAULT_MAX_VERTICES: int = Settings.model_fields["max_geometry_vertices"].defau
 MAX_AREA_M2 = 50_000_000.0
 BOUNDARY_TOLERANCE_M = 500.0
 UNREADABLE = "PostGIS could not read or transform this geometry"
+_AXIS_HINT = f"{AXIS_ORDER_HINT} and the Content-Crs header"
 
 
 @dataclass(frozen=True)
@@ -154,15 +157,46 @@ def check_structure(geometry: dict[str, Any], crs: Crs, pointer: str, *, max_ver
         raise problem.error()
 
 
-def _located(point: ColumnElement[Any]) -> Any:
+def _located(point: ColumnElement[Any], name: str = "located") -> Any:
     """The municipality whose boundary contains the point (GiST-indexed)."""
     return (
         select(Municipality.ags, Municipality.name)
         .where(func.ST_Intersects(Municipality.boundary, point))
         .order_by(Municipality.ags)
         .limit(1)
-        .lateral("located")
+        .lateral(name)
     )
+
+
+def _covered(boundary: ColumnElement[Any], part: ColumnElement[Any]) -> ColumnElement[bool]:
+    """The part lies within the boundary or at most BOUNDARY_TOLERANCE_M beyond it. Most
+    parts lie inside (a prepared ST_Covers, cached across rows of one municipality); only the
+    others pay for a buffer, of the boundary's neighbourhood of the part rather than all of it."""
+    reach = func.ST_Expand(part, BOUNDARY_TOLERANCE_M * 1.1)
+    near = func.ST_Buffer(func.ST_Intersection(boundary, reach), BOUNDARY_TOLERANCE_M)
+    return or_(func.ST_Covers(boundary, part), func.ST_Covers(near, part))
+
+
+def _stray_part(geom: ColumnElement[Any], owner: ColumnElement[Any], *, valid: Any) -> Any:
+    """The first part (1-based) of ``geom`` not within the owner's municipality (tolerance
+    included), and its interior point. Each part of a MultiPolygon is checked on its own: one
+    outside part is not excused by the others (its interior point lying elsewhere)."""
+    series = (
+        func.generate_series(1, func.ST_NumGeometries(geom))
+        .table_valued("n")
+        .render_derived("parts")
+    )
+    n = series.c.n
+    part = func.ST_GeometryN(geom, n)
+    owner_row = Municipality.__table__
+    stmt = (
+        select(n.label("n"), func.ST_PointOnSurface(part).label("p"))
+        .select_from(series.join(owner_row, owner_row.c.ags == owner))
+        .where(not_(_covered(owner_row.c.boundary, part)))
+    )
+    if valid is not None:
+        stmt = stmt.where(valid)  # an invalid geometry is refused anyway, unread by GEOS
+    return stmt.order_by(n).limit(1).lateral("stray")
 
 
 def placement(source: FromClause, srid: int, *, repair: bool) -> Select[Any]:
@@ -189,6 +223,9 @@ def placement(source: FromClause, srid: int, *, repair: bool) -> Select[Any]:
     target_name = (
         select(Municipality.name).where(Municipality.ags == point.c.target).scalar_subquery()
     )
+    owner = func.coalesce(point.c.target, located.c.ags)
+    stray = _stray_part(point.c.g, owner, valid=None if repair else point.c.valid)
+    stray_located = _located(stray.c.p, "stray_located")
     return select(
         point.c.idx,
         point.c.target,
@@ -202,7 +239,15 @@ def placement(source: FromClause, srid: int, *, repair: bool) -> Select[Any]:
         located.c.name.label("located_name"),
         within_target.label("within_target"),
         target_name.label("target_name"),
-    ).select_from(point.outerjoin(located, literal(True)))
+        func.ST_NumGeometries(point.c.g, type_=Integer).label("parts"),
+        stray.c.n.label("stray_part"),
+        stray_located.c.ags.label("stray_ags"),
+        stray_located.c.name.label("stray_name"),
+    ).select_from(
+        point.outerjoin(located, literal(True))
+        .outerjoin(stray, literal(True))
+        .outerjoin(stray_located, literal(True))
+    )
 
 
 def judge(
@@ -232,8 +277,7 @@ def judge(
     where = (
         f"its interior point lies in {row.located_name} ({row.located_ags})"
         if row.located_ags
-        else "its interior point lies in no known municipality; check the axis order "
-        "(lon, lat) and the Content-Crs header"
+        else f"its interior point lies in no known municipality; {_AXIS_HINT}"
     )
     if row.target is None:
         if row.located_ags is None:
@@ -256,10 +300,32 @@ def judge(
                 f"The plot lies outside {row.target_name}: {where}",
             )
         ags = str(row.target)
+    if row.stray_part is not None:
+        return _stray_problem(row, ags, pointer)
     return Placed(
         municipality_ags=ags,
         area_m2=float(row.area),
         repaired=None if row.valid else str(row.reason),
+    )
+
+
+def _stray_problem(row: Any, ags: str, pointer: str) -> GeometryProblem:
+    """A part of the plot lies outside its municipality (beyond the tolerance)."""
+    name = row.target_name if row.target is not None else row.located_name
+    n, parts = int(row.stray_part), int(row.parts)
+    if row.stray_ags == ags:
+        where = f"it reaches more than {BOUNDARY_TOLERANCE_M:g} m beyond the boundary"
+    elif row.stray_ags:
+        where = f"its interior point lies in {row.stray_name} ({row.stray_ags})"
+    else:
+        where = f"its interior point lies in no known municipality; {_AXIS_HINT}"
+    which = f"part {n} of {parts}" if parts > 1 else "the plot"
+    # Part n is coordinates/n-1 of the document as sent (a repair may regroup the parts).
+    at = f"{pointer}/coordinates/{n - 1}" if parts > 1 and row.valid else pointer
+    return _problem(
+        at,
+        f"{which} is not in {name} ({ags}) (tolerance {BOUNDARY_TOLERANCE_M:g} m): {where}",
+        f"The plot lies outside {name}: {which}: {where}",
     )
 
 

@@ -36,7 +36,7 @@ from sqlalchemy.orm import defer
 from landmarket.auth.models import OrgKind
 from landmarket.auth.principal import AuthPrincipal
 from landmarket.db.base import STORAGE_SRID
-from landmarket.db.geo import EPSG_URI, SUPPORTED_CRS, Crs, geojson_out
+from landmarket.db.geo import EPSG_URI, SUPPORTED_CRS, Crs, bbox_envelope, geojson_out
 from landmarket.db.sql import LIKE_ESCAPE, contains_pattern
 from landmarket.events.models import Event
 from landmarket.municipalities.models import region_municipalities
@@ -119,24 +119,37 @@ def visible_to(principal: AuthPrincipal | None) -> ColumnElement[bool]:
 
 
 async def get_visible(
-    session: AsyncSession, principal: AuthPrincipal | None, plot_id: uuid.UUID
+    session: AsyncSession,
+    principal: AuthPrincipal | None,
+    plot_id: uuid.UUID,
+    *,
+    lock: bool = False,
 ) -> Plot | None:
+    """``lock``: as for ``get_by_external_id``."""
     stmt = (
         select(Plot)
         .options(defer(Plot.geom))
         .where(Plot.id == plot_id, visible_to(principal))
         .execution_options(populate_existing=True)
     )
+    if lock:
+        stmt = stmt.with_for_update(of=Plot)
     return (await session.scalars(stmt)).one_or_none()
 
 
-async def get_by_external_id(session: AsyncSession, ags: str, external_id: str) -> Plot | None:
+async def get_by_external_id(
+    session: AsyncSession, ags: str, external_id: str, *, lock: bool = False
+) -> Plot | None:
+    """The plot by its GIS id; ``lock``: held FOR UPDATE until the transaction ends, so the
+    caller's write cannot lose a compare-and-set to a concurrent one (they queue instead)."""
     stmt = (
         select(Plot)
         .options(defer(Plot.geom))
         .where(Plot.municipality_ags == ags, Plot.external_id == external_id)
         .execution_options(populate_existing=True)
     )
+    if lock:
+        stmt = stmt.with_for_update(of=Plot)
     return (await session.scalars(stmt)).one_or_none()
 
 
@@ -247,16 +260,8 @@ def _conditions(principal: AuthPrincipal | None, f: PlotFilter) -> list[ColumnEl
         )
         conds.append(Plot.municipality_ags.in_(members))
     if f.bbox is not None:
-        min_x, min_y, max_x, max_y = f.bbox
-        envelope = func.ST_MakeEnvelope(min_x, min_y, max_x, max_y, f.bbox_crs.srid)
-        if f.bbox_crs.srid != STORAGE_SRID:
-            # Densify before projecting so the edges follow the curved outline; transform the
-            # box, never the column, so the GiST index on geom is used.
-            step = max(max_x - min_x, max_y - min_y) / 32
-            if step > 0:  # a box of zero width and height is a point: nothing to densify
-                envelope = func.ST_Segmentize(envelope, step)
-            envelope = func.ST_Transform(envelope, STORAGE_SRID)
-        conds.append(func.ST_Intersects(Plot.geom, envelope))
+        # Clipped and projected once; the column stays untouched so its GiST index answers.
+        conds.append(func.ST_Intersects(Plot.geom, bbox_envelope(f.bbox, f.bbox_crs)))
     if f.zoning:
         conds.append(Plot.zoning.in_(list(f.zoning)))
     if f.category:

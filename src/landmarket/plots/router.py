@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import uuid
 from typing import Annotated, Any
 
@@ -17,7 +16,14 @@ from landmarket.core.errors import FieldError, ValidationFailed, problem_respons
 from landmarket.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from landmarket.core.schemas import IsoDate
 from landmarket.core.versioning import IF_MATCH_REQUIRED, IfMatch, RequiredIfMatch, etag
-from landmarket.db.geo import Crs, bbox_problem, content_crs_header, crs_spellings, parse_crs
+from landmarket.db.geo import (
+    BboxError,
+    Crs,
+    content_crs_header,
+    crs_spellings,
+    parse_bbox,
+    parse_crs,
+)
 from landmarket.db.session import SessionDep
 from landmarket.idempotency.deps import IdempotencyDep, idempotency_responses
 from landmarket.plots import service
@@ -119,26 +125,11 @@ def _bbox(value: str | None, crs: Crs) -> tuple[float, float, float, float] | No
     if value is None:
         return None
     try:
-        parts = [float(p) for p in value.split(",")]
-    except ValueError:
-        parts = []
-    if len(parts) != 4 or not all(math.isfinite(p) for p in parts):
+        return parse_bbox(value, crs)
+    except BboxError as exc:
         raise ValidationFailed(
-            "bbox must be four numbers: min x, min y, max x, max y",
-            errors=[FieldError(pointer="/query/bbox", detail="expected minx,miny,maxx,maxy")],
-        )
-    min_x, min_y, max_x, max_y = parts
-    if min_x > max_x or min_y > max_y:
-        raise ValidationFailed(
-            "bbox minimum exceeds its maximum",
-            errors=[FieldError(pointer="/query/bbox", detail="min must not exceed max")],
-        )
-    outside = bbox_problem((min_x, min_y, max_x, max_y), crs)
-    if outside is not None:
-        raise ValidationFailed(
-            f"bbox {outside}", errors=[FieldError(pointer="/query/bbox", detail=outside)]
-        )
-    return min_x, min_y, max_x, max_y
+            f"bbox: {exc.detail}", errors=[FieldError(pointer="/query/bbox", detail=exc.detail)]
+        ) from None
 
 
 @router.get(

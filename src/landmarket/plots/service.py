@@ -125,8 +125,10 @@ def _diff(plot: Plot, values: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if getattr(plot, k) != v}
 
 
-async def _writable(session: AsyncSession, principal: AuthPrincipal, plot_id: uuid.UUID) -> Plot:
-    plot = await repo.get_visible(session, principal, plot_id)
+async def _writable(
+    session: AsyncSession, principal: AuthPrincipal, plot_id: uuid.UUID, *, lock: bool = False
+) -> Plot:
+    plot = await repo.get_visible(session, principal, plot_id, lock=lock)
     if plot is None:
         raise NotFound(f"No plot {plot_id}")
     if not may_write(principal, plot.municipality_ags):
@@ -167,7 +169,9 @@ async def _insert(
     checked: CheckedGeometry,
     crs_out: Crs,
     pointer: str,
-) -> WriteResult:
+) -> WriteResult | None:
+    """Insert a new plot; None when (municipality, external_id) is taken (also by a
+    concurrent insert that committed meanwhile)."""
     status = props.status or PlotStatus.draft
     if status not in INITIAL_STATUSES:
         raise ValidationFailed(
@@ -182,11 +186,7 @@ async def _insert(
     }
     plot_id = await repo.insert_plot(session, values)
     if plot_id is None:
-        raise Conflict(
-            f"Municipality {checked.municipality_ags} already has a plot {external_id!r}; "
-            "change it with PATCH or PUT /v1/municipalities/{ags}/plots/{external_id}",
-            errors=[FieldError(pointer=f"{pointer}/external_id", detail="already exists")],
-        )
+        return None
     feature, snapshot = await repo.feature_and_snapshot(session, plot_id, crs_out)
     await record(
         session,
@@ -229,9 +229,16 @@ async def create_plot(
     )
     if not may_write(principal, checked.municipality_ags):
         raise _forbidden(checked.municipality_ags)
-    return await _insert(
+    created = await _insert(
         session, principal, props, props.external_id, checked, crs_out, "/body/properties"
     )
+    if created is None:
+        raise Conflict(
+            f"Municipality {checked.municipality_ags} already has a plot {props.external_id!r}; "
+            "change it with PATCH or PUT /v1/municipalities/{ags}/plots/{external_id}",
+            errors=[FieldError(pointer="/body/properties/external_id", detail="already exists")],
+        )
+    return created
 
 
 async def _apply(
@@ -357,7 +364,10 @@ async def change_status(
     crs_out: Crs,
     action: str = "status",
 ) -> WriteResult:
-    plot = await _writable(session, principal, plot_id)
+    # Without If-Match the change applies to whatever the plot is now: locked first, so a
+    # concurrent write makes it wait rather than fail the compare-and-set (see upsert_plot).
+    unconditional = if_match is None or not if_match.strip()
+    plot = await _writable(session, principal, plot_id, lock=unconditional)
     expected = check_if_match(if_match, plot.version, required=False, what="plot")
     if plot.status is new:
         return await _unchanged(session, plot, crs_out)
@@ -424,14 +434,26 @@ async def upsert_plot(
         max_vertices=max_vertices,
         ags_pointer="/path/ags",
     )
-    plot = await repo.get_by_external_id(session, ags, external_id)
+    # Without If-Match a PUT is last-writer-wins (RFC 9110 §9.3.4: the body replaces the
+    # state): the row is locked before it is compared, so concurrent PUTs queue and each
+    # applies in turn rather than losing a compare-and-set (412), and a concurrent create
+    # of the same new id turns this PUT into an update rather than a 409. With If-Match the
+    # compare-and-set on the version decides, as for every conditional write.
+    unconditional = if_match is None or not if_match.strip()
+    plot = await repo.get_by_external_id(session, ags, external_id, lock=unconditional)
     if plot is None:
-        if if_match is not None and if_match.strip():
+        if not unconditional:
             # RFC 9110 §13.1.1: If-Match never matches a resource that does not exist.
             raise PreconditionFailed(f"Municipality {ags} has no plot {external_id!r}")
-        return await _insert(
+        created = await _insert(
             session, principal, props, external_id, checked, crs_out, "/body/properties"
         )
+        if created is not None:
+            return created
+        # Created concurrently and committed since our read: now it is an update.
+        plot = await repo.get_by_external_id(session, ags, external_id, lock=True)
+        if plot is None:  # created and deleted again in between: plots are never deleted
+            raise Conflict(f"Municipality {ags}'s plot {external_id!r} changed concurrently")
     expected = check_if_match(if_match, plot.version, required=False, what="plot")
     values = _diff(plot, attribute_values(props))
     if props.status is not None and props.status is not plot.status:

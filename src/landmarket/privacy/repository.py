@@ -20,6 +20,7 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
+    null,
     or_,
     select,
     update,
@@ -108,20 +109,34 @@ async def scrub_requirement(session: AsyncSession, rid: uuid.UUID) -> bool:
     return (await session.scalar(stmt)) is not None
 
 
-async def scrub_matches(session: AsyncSession, rids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
-    """Null message, contact and note of the requirements' matches; the ids of all of them
-    (also those with nothing left to scrub: their outbox events may still hold data)."""
-    await session.execute(
+def _present(column: Any) -> ColumnElement[bool]:
+    """A value that is neither SQL NULL nor (in a JSONB column) JSON null."""
+    if isinstance(column.type, JSONB):
+        return and_(column.isnot(None), column != JSON_NULL)
+    return column.isnot(None)  # type: ignore[no-any-return]
+
+
+async def scrub_matches(
+    session: AsyncSession, rids: Sequence[uuid.UUID]
+) -> tuple[int, list[uuid.UUID]]:
+    """Null message, contact and note of the requirements' matches. Returns how many held
+    something (what the erasure report counts: a rerun finds none) and the ids of all of
+    them (also those with nothing left to scrub: their outbox events may still hold data)."""
+    scrubbed = await session.scalars(
         update(Match)
         .where(
             Match.requirement_id == any_(_ids("rids", rids)),
-            or_(*(getattr(Match, f).isnot(None) for f in MATCH_FIELDS)),
+            or_(*(_present(getattr(Match, f)) for f in MATCH_FIELDS)),
         )
-        .values({f: None for f in MATCH_FIELDS})
+        # SQL NULL, not None: for the JSONB contact None would be stored as JSON null, which
+        # is "not null" to the condition above, so every rerun found it again.
+        .values({f: null() for f in MATCH_FIELDS})
+        .returning(Match.id)
         .execution_options(synchronize_session=False)
     )
+    count = len(scrubbed.all())
     stmt = select(Match.id).where(Match.requirement_id == any_(_ids("rids", rids)))
-    return list(await session.scalars(stmt))
+    return count, list(await session.scalars(stmt))
 
 
 async def _scrub_events(

@@ -90,10 +90,10 @@ async def _erase_requirement(
     if stored.requirement.status is not RequirementStatus.withdrawn:
         stored = await _withdraw(session, actor, stored)
     scrubbed = await repo.scrub_requirement(session, rid)
-    match_ids = await repo.scrub_matches(session, [rid])
+    matches, match_ids = await repo.scrub_matches(session, [rid])
     counts = _Counts(
         requirements=1 if scrubbed else 0,
-        matches=len(match_ids),
+        matches=matches,
         audit_events=await repo.scrub_requirement_events(session, [rid]),
         webhook_events=await repo.scrub_inquiry_payloads(session, match_ids),
     )

@@ -9,12 +9,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from geoalchemy2 import Geography
 from geoalchemy2 import functions as gf
 from sqlalchemy import (
     ColumnElement,
     String,
     any_,
     bindparam,
+    cast,
     func,
     insert,
     literal,
@@ -28,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from landmarket.auth.models import OrgKind
 from landmarket.auth.principal import AuthPrincipal
 from landmarket.db.base import STORAGE_SRID
-from landmarket.db.geo import DEFAULT_CRS, geojson_out
+from landmarket.db.geo import DEFAULT_CRS, STORAGE_AREA_LONLAT, geojson_out
 from landmarket.matching.rules import WORLD
 from landmarket.municipalities.models import Municipality
 from landmarket.requirements.models import Requirement, RequirementStatus
@@ -57,12 +59,31 @@ class AreaCheck:
     area_m2: float
 
 
+def _lonlat(geojson: dict[str, Any], name: str) -> ColumnElement[Any]:
+    return func.ST_SetSRID(func.ST_GeomFromGeoJSON(bindparam(name, json.dumps(geojson))), 4326)
+
+
 async def check_area(session: AsyncSession, geojson: dict[str, Any]) -> AreaCheck:
-    g = geometry_in(geojson, "area_geojson", multi=True)
-    row = (
-        await session.execute(select(func.ST_IsValid(g), func.ST_IsValidReason(g), func.ST_Area(g)))
-    ).one()
+    # Checked in lon/lat (area on the spheroid): an area far from Europe is refused by
+    # reaches_scope, and projecting it to storage CRS first would fail (a 500).
+    g = _lonlat(geojson, "area_geojson")
+    area = func.ST_Area(cast(g, Geography))
+    row = (await session.execute(select(func.ST_IsValid(g), func.ST_IsValidReason(g), area))).one()
     return AreaCheck(valid=bool(row[0]), reason=str(row[1]), area_m2=float(row[2] or 0.0))
+
+
+async def reaches_a_municipality(
+    session: AsyncSession, geojson: dict[str, Any], name: str, *, within_m: float
+) -> bool:
+    """Whether a lon/lat geometry lies within ``within_m`` metres of a known municipality
+    (GiST-indexed). Outside the storage CRS's area of use it cannot, and it is never
+    projected there, where PostGIS would fail (a 500 before)."""
+    lonlat = _lonlat(geojson, name)
+    area = func.ST_MakeEnvelope(*STORAGE_AREA_LONLAT, 4326)
+    if not await session.scalar(select(func.ST_CoveredBy(lonlat, area))):
+        return False
+    near = func.ST_DWithin(Municipality.boundary, geometry_in(geojson, name, multi=False), within_m)
+    return (await session.scalar(select(Municipality.ags).where(near).limit(1))) is not None
 
 
 async def unknown_municipalities(session: AsyncSession, ags: Sequence[str]) -> set[str]:

@@ -4,6 +4,7 @@ transaction, so a requirement and its recomputed matches commit together."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,11 +14,13 @@ from landmarket.auth.principal import AuthPrincipal
 from landmarket.core.errors import FieldError, NotFound, PreconditionFailed, ValidationFailed
 from landmarket.core.pagination import Page, decode_uuid_cursor, encode_cursor
 from landmarket.core.versioning import check_if_match
+from landmarket.db.geo import AXIS_ORDER_HINT
 from landmarket.events.repository import record
 from landmarket.matching.service import refresh_requirement
 from landmarket.requirements import repository as repo
 from landmarket.requirements.models import Requirement, RequirementStatus
 from landmarket.requirements.schemas import (
+    Location,
     LocationRead,
     MustRead,
     RequirementCreate,
@@ -111,6 +114,40 @@ async def _validate(session: AsyncSession, body: RequirementCreate) -> None:
         raise ValidationFailed("The requirement is not consistent", errors=errors)
 
 
+async def _check_reach(session: AsyncSession, location: Location, sent: Iterable[str]) -> None:
+    """The anchor (with its radius) and the area, where ``sent``, must reach a known
+    municipality: one that reaches none matches nothing, silently, and is most often a point
+    with lon/lat swapped ([50.1, 8.7] is in Somalia). Refused like plot writes. Any known
+    municipality, not only the home regions': a search with a location crosses region
+    borders (docs/matching.md, rule 7)."""
+    checks: list[tuple[str, dict[str, Any], float]] = []
+    if location.anchor is not None and {"anchor", "max_distance_km"} & set(sent):
+        radius_m = (location.max_distance_km or 0.0) * 1000.0
+        checks.append(("anchor", location.anchor.model_dump(), radius_m))
+    if location.area is not None and "area" in sent:
+        checks.append(("area", location.area.model_dump(), 0.0))
+    errors = [
+        FieldError(
+            pointer=f"/body/location/{name}",
+            detail="lies outside every municipality"
+            + (" even with max_distance_km" if name == "anchor" else "")
+            + f"; {AXIS_ORDER_HINT}",
+        )
+        for name, geojson, within_m in checks
+        if not await repo.reaches_a_municipality(
+            session, geojson, f"{name}_geojson", within_m=within_m
+        )
+    ]
+    if errors:
+        raise ValidationFailed(
+            "The requirement's location lies outside every municipality: it could match no plot",
+            errors=errors,
+        )
+
+
+LOCATION_GEOMETRY = ("anchor", "max_distance_km", "area")
+
+
 def column_values(body: RequirementCreate, *, geometry: bool) -> dict[str, Any]:
     """Column values for the whole requirement; geometry columns only when asked for."""
     values: dict[str, Any] = {name: getattr(body, name) for name in _PLAIN}
@@ -153,6 +190,7 @@ async def create(
     session: AsyncSession, principal: AuthPrincipal, body: RequirementCreate
 ) -> WriteResult:
     await _validate(session, body)
+    await _check_reach(session, body.location, LOCATION_GEOMETRY)
     values = column_values(body, geometry=True)
     values |= {"company_id": principal.org_id, "home_ags": principal.home_ags}
     rid = await repo.insert_requirement(session, values)
@@ -253,8 +291,10 @@ async def update(
     current = to_read(stored)
     merged = _merged(current, patch)
     await _validate(session, merged)
-    values = _changed(stored.requirement, column_values(merged, geometry=False))
     loc_sent = patch.location.model_fields_set if patch.location else set()
+    # Only what this update sends: a stored location stays acceptable when regions change.
+    await _check_reach(session, merged.location, loc_sent)
+    values = _changed(stored.requirement, column_values(merged, geometry=False))
     geometry = column_values(merged, geometry=True)
     # Geometry columns change only when sent and different from what a read returns.
     for name in ("anchor", "area"):

@@ -95,6 +95,10 @@ checked = Table(
     Column("located_name", Text),
     Column("within_target", Boolean),
     Column("target_name", Text),
+    Column("parts", Integer),
+    Column("stray_part", Integer),
+    Column("stray_ags", String(8)),
+    Column("stray_name", Text),
     prefixes=["TEMPORARY"],
     postgresql_on_commit="DROP",
 )
