@@ -3,7 +3,8 @@
 Subscriptions get the worker's view of their endpoint: consecutive failures, since when,
 when to try again, when they were last served (round-robin claiming) and why they were
 disabled. Deliveries get the indexes of the per-subscription claim, of the in-flight count
-(concurrency cap) and of the retention purge; events one for the purge by age.
+(concurrency cap) and of the retention purge, instead of the global due index the old claim
+walked; events one for the purge by age.
 
 Revision ID: 0010
 Revises: 0009
@@ -52,9 +53,16 @@ def upgrade() -> None:
         postgresql_where=sa.text("state <> 'pending'"),
     )
     op.create_index("ix_webhook_events_occurred_at", "webhook_events", ["occurred_at"])
+    op.drop_index("ix_webhook_deliveries_due", table_name="webhook_deliveries")
 
 
 def downgrade() -> None:
+    op.create_index(
+        "ix_webhook_deliveries_due",
+        "webhook_deliveries",
+        ["next_attempt_at"],
+        postgresql_where=sa.text("state = 'pending'"),
+    )
     op.drop_index("ix_webhook_events_occurred_at", table_name="webhook_events")
     op.drop_index("ix_webhook_deliveries_finished", table_name="webhook_deliveries")
     op.drop_index("ix_webhook_deliveries_in_flight", table_name="webhook_deliveries")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -102,9 +103,13 @@ class Settings(BaseSettings):
     @field_validator("webhook_allowed_networks", mode="before")
     @classmethod
     def _split_networks(cls, value: object) -> object:
-        # Comma-separated CIDRs, e.g. "10.0.0.0/8,192.168.1.10/32".
+        # Comma-separated CIDRs, e.g. "10.0.0.0/8,192.168.1.10/32"; checked here, at start,
+        # rather than failing every delivery later.
         if isinstance(value, str):
-            return [item.strip() for item in value.split(",") if item.strip()]
+            value = [item.strip() for item in value.split(",") if item.strip()]
+        if isinstance(value, list):
+            for item in value:
+                ipaddress.ip_network(str(item), strict=False)  # ValueError names the entry
         return value
 
     @field_validator("log_level")

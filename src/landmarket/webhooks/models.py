@@ -102,14 +102,8 @@ class WebhookEvent(Base):
 class WebhookDelivery(Base):
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
-        # The worker's claim: due pending rows only.
-        Index(
-            "ix_webhook_deliveries_due",
-            "next_attempt_at",
-            postgresql_where=text("state = 'pending'"),
-        ),
         Index("ix_webhook_deliveries_subscription", "subscription_id", "created_at"),
-        # The fair claim: the due rows of one subscription.
+        # The worker's fair claim: the due rows of one subscription, oldest first.
         Index(
             "ix_webhook_deliveries_subscription_due",
             "subscription_id",

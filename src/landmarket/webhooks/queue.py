@@ -24,6 +24,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     or_,
     select,
     true,
@@ -33,7 +34,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from landmarket.webhooks.models import (
-    DeliveryState,
     WebhookDelivery,
     WebhookEvent,
     WebhookSubscription,
@@ -64,8 +64,14 @@ def _interval(name: str, seconds: float) -> Any:
     return bindparam(name, timedelta(seconds=seconds), Interval())
 
 
+def _pending(d: type[WebhookDelivery] | Any) -> ColumnElement[bool]:
+    # A literal, not a bound parameter: a generic prepared plan can then still prove the
+    # partial indexes' predicate (state = 'pending') and use them.
+    return d.state == literal_column("'pending'")
+
+
 def _due(d: type[WebhookDelivery] | Any) -> ColumnElement[bool]:
-    return and_(d.state == DeliveryState.pending, d.next_attempt_at <= func.now())
+    return and_(_pending(d), d.next_attempt_at <= func.now())
 
 
 async def claim(
@@ -84,7 +90,7 @@ async def claim(
         select(func.count())
         .where(
             flying.subscription_id == s.id,
-            flying.state == DeliveryState.pending,
+            _pending(flying),
             flying.lease.is_not(None),
             flying.next_attempt_at > func.now(),
         )

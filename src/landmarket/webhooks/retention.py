@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import Interval, bindparam, delete, exists, func, select
+from sqlalchemy import Interval, bindparam, delete, exists, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from landmarket.core.config import Settings
@@ -34,9 +34,12 @@ async def purge_deliveries(
     session: AsyncSession, state: DeliveryState, days: float, limit: int
 ) -> int:
     d = WebhookDelivery
+    # A literal (one of two fixed values): a generic prepared plan can then still use the
+    # partial index of finished rows (state <> 'pending').
+    finished = {DeliveryState.delivered: "'delivered'", DeliveryState.dead: "'dead'"}[state]
     batch = (
         select(d.id)
-        .where(d.state == state, d.last_attempt_at < _older_than(days))
+        .where(d.state == literal_column(finished), d.last_attempt_at < _older_than(days))
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
