@@ -16,7 +16,9 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+from concurrent.futures import Executor
 from dataclasses import dataclass
+from functools import partial
 
 from landmarket.core.config import Settings
 from landmarket.webhooks.urls import LOCAL_NAMES, UnsafeTarget, WebhookURL, parse
@@ -142,17 +144,21 @@ def blocked_reason(address: IPAddress, settings: Settings) -> str | None:
     return None
 
 
-async def resolve(url: str, settings: Settings) -> Target:
-    """The first address of the URL's host, after checking that all of them are allowed."""
+async def resolve(url: str, settings: Settings, *, executor: Executor | None = None) -> Target:
+    """The first address of the URL's host, after checking that all of them are allowed.
+
+    ``executor`` runs the (blocking) lookup; the worker passes its own, so hosts whose DNS
+    hangs cannot occupy the event loop's small default pool that every delivery shares."""
     parts = parse(url)
     host, port = parts.host, parts.port
     if parts.literal is not None:
         addresses: list[IPAddress] = [parts.literal]
     else:
+        lookup = partial(
+            socket.getaddrinfo, host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
+        )
         try:
-            infos = await asyncio.get_running_loop().getaddrinfo(
-                host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
-            )
+            infos = await asyncio.get_running_loop().run_in_executor(executor, lookup)
         except (OSError, UnicodeError) as exc:
             raise UnsafeTarget(f"host {host} does not resolve") from exc
         addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]

@@ -22,6 +22,7 @@ import logging
 import os
 import random
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,6 +106,9 @@ class Worker:
         self.in_flight: dict[asyncio.Task[None], Claim] = {}
         self._last_purge = float("-inf")
         self._purging: asyncio.Task[Any] | None = None
+        # DNS lookups block a thread each: one per slot, so a tenant whose DNS hangs holds
+        # only its own slots' threads, never the lookups of everyone else.
+        self.dns = ThreadPoolExecutor(max_workers=self.batch, thread_name_prefix="webhook-dns")
         # No redirects (a 3xx is a failed attempt), no proxies from the environment (they
         # would defeat connecting to the address the SSRF check approved).
         self.client = httpx.AsyncClient(
@@ -116,6 +120,8 @@ class Worker:
 
     async def aclose(self) -> None:
         await self.client.aclose()
+        # Lookups still running end on their own (the resolver's timeout); nobody waits.
+        self.dns.shutdown(wait=False, cancel_futures=True)
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Deliver until ``stop`` is set or the task is cancelled."""
@@ -257,7 +263,7 @@ class Worker:
         try:
             # One deadline for DNS, connect, send and the response head, so the lease holds.
             async with asyncio.timeout(self.timeout):
-                target = await ssrf.resolve(claim.url, self.settings)
+                target = await ssrf.resolve(claim.url, self.settings, executor=self.dns)
                 status = await self._post(target, body, headers)
         except ssrf.UnsafeTarget as exc:
             return Outcome(False, None, f"refused target: {exc}")
