@@ -79,12 +79,14 @@ def body_of(claim: Claim) -> bytes:
     return json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def _printable(text: str) -> str:
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
 def _origin(url: str) -> str:
     # The origin only (receivers put secrets in paths and query strings), and escaped: a
     # stored URL from before the URL rules may hold control characters (log injection).
-    return "".join(
-        c if c.isprintable() else c.encode("unicode_escape").decode() for c in url_origin(url)
-    )
+    return _printable(url_origin(url))
 
 
 class Worker:
@@ -298,7 +300,9 @@ class Worker:
         values: dict[str, Any] = {
             "lease": None,
             "last_status": outcome.status,
-            "last_error": outcome.error,
+            # Escaped: an error text quoting odd input (a NUL) must not make the record fail,
+            # or the attempt would be retried at every lease expiry without ever counting.
+            "last_error": None if outcome.error is None else _printable(outcome.error)[:1000],
         }
         retry_in: float | None = None
         if outcome.ok:
