@@ -78,6 +78,37 @@ async def test_ten_dead_endpoints_with_thousands_pending_delay_a_live_one_by_sec
         await asyncio.sleep(0.5)
 
 
+async def test_a_tenant_with_many_hanging_endpoints_cannot_take_every_slot(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    world: World,
+    receivers: ReceiverFactory,
+    start_worker: WorkerFactory,
+    hook_settings: Settings,
+) -> None:
+    """30 new (so still healthy) endpoints of one company that all hang: 4 requests each
+    would fill every slot of the worker until the timeout, but the company gets at most
+    `webhook_organization_concurrency` of them."""
+    hanging = await receivers("hang")
+    for _ in range(30):
+        await subscribe(client, world.company, hanging.url, COMPANY_TYPES)
+    await _backlog(session, world, 20)
+    live = await receivers("ok")
+    hook = await subscribe(client, world.other_company, live.url, COMPANY_TYPES)
+    settings = hook_settings.model_copy(
+        update={"webhook_timeout_seconds": 5.0, "webhook_max_attempts": 100}
+    )
+    await start_worker(settings)
+    await wait_until(lambda: len(hanging.received) >= 20, within=3.0)
+    await asyncio.sleep(0.3)
+    assert len(hanging.received) == settings.webhook_organization_concurrency
+    sent = time.monotonic()
+    ping = await client.post(f"/v1/webhooks/{hook['id']}/test", headers=bearer(world.other_company))
+    assert ping.status_code == 202
+    await wait_until(lambda: len(live.received) == 1, within=2.0)
+    assert time.monotonic() - sent < 2.0
+
+
 async def _get(client: httpx.AsyncClient, key: str, wid: str) -> dict[str, object]:
     response = await client.get(f"/v1/webhooks/{wid}", headers=bearer(key))
     assert response.status_code == 200, response.text

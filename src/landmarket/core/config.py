@@ -65,10 +65,14 @@ class Settings(BaseSettings):
     webhook_backoff_max_seconds: float = Field(default=6 * 3600.0, gt=0)
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
     webhook_worker_poll_seconds: float = Field(default=1.0, gt=0)
-    # Requests one worker process has in flight at once, and at most per subscription (an
-    # endpoint that fails gets one at a time), so slow or dead endpoints delay nobody else.
+    # Requests one worker process has in flight at once, and at most per subscription over
+    # all workers (an endpoint that fails gets one at a time), so slow or dead endpoints
+    # delay nobody else.
     webhook_worker_concurrency: int = Field(default=50, ge=1, le=1000)
     webhook_subscription_concurrency: int = Field(default=4, ge=1, le=100)
+    # ... and per organisation over all its subscriptions: a tenant with many dead endpoints
+    # cannot take every slot.
+    webhook_organization_concurrency: int = Field(default=20, ge=1, le=1000)
     # An endpoint that has failed every attempt for this long and this many times is disabled
     # (`active` false) and its owner gets a `webhook.disabled` event. 0 failures: never.
     webhook_disable_after_days: float = Field(default=3.0, ge=0, allow_inf_nan=False)

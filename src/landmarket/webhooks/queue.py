@@ -74,42 +74,74 @@ def _due(d: type[WebhookDelivery] | Any) -> ColumnElement[bool]:
     return and_(_pending(d), d.next_attempt_at <= func.now())
 
 
+def _in_flight(*, whole_organization: bool) -> Any:
+    """Requests in flight (leased, lease not run out) to this subscription, or to every
+    subscription of its organisation."""
+    s = WebhookSubscription
+    flying = aliased(WebhookDelivery, name="flying")
+    stmt = (
+        select(func.count())
+        .select_from(flying)
+        .where(_pending(flying), flying.lease.is_not(None), flying.next_attempt_at > func.now())
+    )
+    if whole_organization:
+        owner = aliased(WebhookSubscription, name="owner")
+        stmt = stmt.join(owner, owner.id == flying.subscription_id).where(
+            owner.organization_id == s.organization_id
+        )
+    else:
+        stmt = stmt.where(flying.subscription_id == s.id)
+    return stmt.scalar_subquery()
+
+
 async def claim(
     session: AsyncSession,
     *,
     limit: int,
     per_subscription: int,
+    per_organization: int,
     failing: bool,
     lease_seconds: float,
 ) -> list[Claim]:
     """Lease up to ``limit`` due deliveries of healthy (or, with ``failing``, of failing)
-    endpoints, fairly across subscriptions."""
+    endpoints, fairly: round-robin over organisations, then over each one's subscriptions,
+    within the caps on requests in flight per subscription and per organisation."""
     d, e, s = WebhookDelivery, WebhookEvent, WebhookSubscription
-    flying = aliased(WebhookDelivery)
-    in_flight = (
-        select(func.count())
-        .where(
-            flying.subscription_id == s.id,
-            _pending(flying),
-            flying.lease.is_not(None),
-            flying.next_attempt_at > func.now(),
-        )
-        .scalar_subquery()
-    )
+    sub_flying = _in_flight(whole_organization=False)
+    org_flying = _in_flight(whole_organization=True)
     cap = 1 if failing else per_subscription
     health = s.consecutive_failures > 0 if failing else s.consecutive_failures == 0
-    # FOR NO KEY UPDATE: one claimer per subscription at a time (so the in-flight count
-    # holds), without blocking the foreign-key checks of transactions writing deliveries.
-    ready = (
-        select(s.id.label("sid"), (literal(cap) - in_flight).label("room"))
+    eligible = (
+        select(
+            s.id.label("sid"),
+            s.organization_id.label("org"),
+            s.served_at,
+            (literal(cap) - sub_flying).label("room"),
+            (literal(per_organization) - org_flying).label("org_room"),
+            # Each organisation's subscriptions in turn, the one served longest ago first.
+            func.row_number()
+            .over(
+                partition_by=s.organization_id,
+                order_by=(s.served_at.asc().nulls_first(), s.id),
+            )
+            .label("turn"),
+        )
         .where(
             s.active,
             health,
             or_(s.retry_at.is_(None), s.retry_at <= func.now()),
             exists().where(d.subscription_id == s.id, _due(d)),
-            in_flight < cap,
+            sub_flying < cap,
+            org_flying < per_organization,
         )
-        .order_by(s.served_at.asc().nulls_first(), s.id)
+        .subquery("eligible")
+    )
+    # FOR NO KEY UPDATE: one claimer per subscription at a time (so the in-flight counts
+    # hold), without blocking the foreign-key checks of transactions writing deliveries.
+    ready = (
+        select(eligible.c.sid, eligible.c.org, eligible.c.room, eligible.c.org_room)
+        .select_from(eligible.join(s, s.id == eligible.c.sid))
+        .order_by(eligible.c.turn, eligible.c.served_at.asc().nulls_first(), eligible.c.sid)
         .limit(limit)
         .with_for_update(of=s, skip_locked=True, key_share=True)
         .cte("ready")
@@ -126,14 +158,23 @@ async def claim(
         select(
             candidates.c.id,
             ready.c.room,
+            ready.c.org_room,
             func.row_number()
             .over(partition_by=ready.c.sid, order_by=candidates.c.next_attempt_at)
             .label("n"),
+            func.row_number()
+            .over(partition_by=ready.c.org, order_by=(candidates.c.next_attempt_at, ready.c.sid))
+            .label("n_org"),
         )
         .select_from(ready.join(candidates, true()))
         .cte("ranked")
     )
-    picked = select(ranked.c.id).where(ranked.c.n <= ranked.c.room).limit(limit).cte("picked")
+    picked = (
+        select(ranked.c.id)
+        .where(ranked.c.n <= ranked.c.room, ranked.c.n_org <= ranked.c.org_room)
+        .limit(limit)
+        .cte("picked")
+    )
     stmt = (
         update(d)
         .where(d.id == picked.c.id, e.id == d.event_id, s.id == d.subscription_id)

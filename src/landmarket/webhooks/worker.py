@@ -204,12 +204,15 @@ class Worker:
         free = self.batch if limit is None else limit
         if free <= 0:
             return []
-        cap = self.settings.webhook_subscription_concurrency
+        caps = {
+            "per_subscription": self.settings.webhook_subscription_concurrency,
+            "per_organization": self.settings.webhook_organization_concurrency,
+        }
         async with self.maker() as session, session.begin():
             claims = await queue.claim(
                 session,
                 limit=free,
-                per_subscription=cap,
+                **caps,
                 failing=False,
                 lease_seconds=self.lease_seconds,
             )
@@ -220,7 +223,7 @@ class Worker:
                 claims += await queue.claim(
                     session,
                     limit=room,
-                    per_subscription=cap,
+                    **caps,
                     failing=True,
                     lease_seconds=self.lease_seconds,
                 )
