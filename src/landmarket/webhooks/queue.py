@@ -26,6 +26,7 @@ from sqlalchemy import (
     literal,
     literal_column,
     or_,
+    outerjoin,
     select,
     true,
     update,
@@ -74,24 +75,29 @@ def _due(d: type[WebhookDelivery] | Any) -> ColumnElement[bool]:
     return and_(_pending(d), d.next_attempt_at <= func.now())
 
 
-def _in_flight(*, whole_organization: bool) -> Any:
-    """Requests in flight (leased, lease not run out) to this subscription, or to every
-    subscription of its organisation."""
-    s = WebhookSubscription
+def _in_flight() -> tuple[Any, Any]:
+    """Requests in flight (leased, lease not run out) per subscription and per organisation:
+    counted once per claim over the few leased rows, not per candidate subscription."""
     flying = aliased(WebhookDelivery, name="flying")
-    stmt = (
-        select(func.count())
-        .select_from(flying)
-        .where(_pending(flying), flying.lease.is_not(None), flying.next_attempt_at > func.now())
-    )
-    if whole_organization:
-        owner = aliased(WebhookSubscription, name="owner")
-        stmt = stmt.join(owner, owner.id == flying.subscription_id).where(
-            owner.organization_id == s.organization_id
+    owner = aliased(WebhookSubscription, name="owner")
+    per_sub = (
+        select(
+            flying.subscription_id.label("sid"),
+            owner.organization_id.label("org"),
+            func.count().label("n"),
         )
-    else:
-        stmt = stmt.where(flying.subscription_id == s.id)
-    return stmt.scalar_subquery()
+        .select_from(flying)
+        .join(owner, owner.id == flying.subscription_id)
+        .where(_pending(flying), flying.lease.is_not(None), flying.next_attempt_at > func.now())
+        .group_by(flying.subscription_id, owner.organization_id)
+        .cte("per_subscription")
+    )
+    per_org = (
+        select(per_sub.c.org, func.sum(per_sub.c.n).label("n"))
+        .group_by(per_sub.c.org)
+        .cte("per_organization")
+    )
+    return per_sub, per_org
 
 
 async def claim(
@@ -107,8 +113,9 @@ async def claim(
     endpoints, fairly: round-robin over organisations, then over each one's subscriptions,
     within the caps on requests in flight per subscription and per organisation."""
     d, e, s = WebhookDelivery, WebhookEvent, WebhookSubscription
-    sub_flying = _in_flight(whole_organization=False)
-    org_flying = _in_flight(whole_organization=True)
+    per_sub, per_org = _in_flight()
+    sub_flying = func.coalesce(per_sub.c.n, 0)
+    org_flying = func.coalesce(per_org.c.n, 0)
     cap = 1 if failing else per_subscription
     health = s.consecutive_failures > 0 if failing else s.consecutive_failures == 0
     eligible = (
@@ -133,6 +140,11 @@ async def claim(
             exists().where(d.subscription_id == s.id, _due(d)),
             sub_flying < cap,
             org_flying < per_organization,
+        )
+        .select_from(
+            outerjoin(s, per_sub, per_sub.c.sid == s.id).outerjoin(
+                per_org, per_org.c.org == s.organization_id
+            )
         )
         .subquery("eligible")
     )
