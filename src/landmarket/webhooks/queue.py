@@ -336,12 +336,10 @@ async def disable_endpoint(
     )
 
 
-def health_reset() -> dict[str, Any]:
-    """What re-enabling or pointing a webhook elsewhere resets (PATCH)."""
-    return {
-        "consecutive_failures": 0,
-        "failing_since": None,
-        "retry_at": None,
-        "disabled_at": None,
-        "disabled_reason": None,
-    }
+def health_reset(*, enabled: bool) -> dict[str, Any]:
+    """What pointing a webhook elsewhere resets (PATCH `url`): its failure record; and
+    enabling it again (PATCH `active: true`) also why it was disabled."""
+    values: dict[str, Any] = {"consecutive_failures": 0, "failing_since": None, "retry_at": None}
+    if enabled:
+        values |= {"disabled_at": None, "disabled_reason": None}
+    return values

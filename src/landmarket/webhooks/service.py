@@ -183,7 +183,7 @@ async def update(
             raise _invalid("/body/url", "cannot be null")
         await _check_url(body.url, settings)
         values["url"] = body.url
-        values |= queue.health_reset()  # a new endpoint starts with a clean record
+        values |= queue.health_reset(enabled=False)  # a new endpoint: a clean record
     if "filter" in sent:
         await _check_filter(session, principal, body.filter)
         values |= _filter_values(body.filter)
@@ -192,7 +192,7 @@ async def update(
             raise _invalid("/body/active", "cannot be null")
         values["active"] = body.active
         if body.active and not sub.active:  # enabled again: tried at once, as a healthy one
-            values |= queue.health_reset()
+            values |= queue.health_reset(enabled=True)
     if "description" in sent:
         values["description"] = body.description
     if values:
