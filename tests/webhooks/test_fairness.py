@@ -195,3 +195,41 @@ async def test_endpoint_failing_long_enough_is_disabled_and_its_owner_told(
             break
         await asyncio.sleep(0.05)
     assert [d["state"] for d in log.json()["items"]] == ["delivered"]
+
+
+async def test_pointing_a_failing_webhook_elsewhere_starts_with_no_failures(
+    client: httpx.AsyncClient,
+    world: World,
+    receivers: ReceiverFactory,
+    start_worker: WorkerFactory,
+    hook_settings: Settings,
+) -> None:
+    broken, fixed = await receivers("fail"), await receivers("ok")
+    hook = await subscribe(client, world.company, broken.url, COMPANY_TYPES)
+    # A long endpoint back-off: without the reset the new URL would wait it out.
+    settings = hook_settings.model_copy(
+        update={
+            "webhook_max_attempts": 100,
+            "webhook_backoff_base_seconds": 30.0,
+            "webhook_backoff_max_seconds": 60.0,
+        }
+    )
+    await start_worker(settings)
+    ping = await client.post(f"/v1/webhooks/{hook['id']}/test", headers=bearer(world.company))
+    assert ping.status_code == 202
+    await wait_until(lambda: len(broken.received) == 1)
+    for _ in range(100):
+        state = await _get(client, world.company, hook["id"])
+        if state["consecutive_failures"] == 1:
+            break
+        await asyncio.sleep(0.02)
+    assert state["consecutive_failures"] == 1 and state["failing_since"] is not None
+    moved = await client.patch(
+        f"/v1/webhooks/{hook['id']}", json={"url": fixed.url}, headers=bearer(world.company)
+    )
+    assert moved.status_code == 200, moved.text
+    assert (moved.json()["consecutive_failures"], moved.json()["failing_since"]) == (0, None)
+    # The delivery itself still waits for its own retry (15-30 s): queue another one.
+    again = await client.post(f"/v1/webhooks/{hook['id']}/test", headers=bearer(world.company))
+    assert again.status_code == 202
+    await wait_until(lambda: len(fixed.received) == 1, within=3)
