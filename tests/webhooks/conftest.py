@@ -166,3 +166,22 @@ async def start_worker(
 def receiver_url() -> str:
     """A loopback URL nothing needs to listen on (API tests that deliver nothing)."""
     return "http://127.0.0.1:9/hook"
+
+
+ReceiverFactory = Callable[[str], Awaitable[Receiver]]
+
+
+@pytest.fixture
+async def receivers() -> AsyncIterator[ReceiverFactory]:
+    """More real receivers, each answering in its own ``mode``; all stopped at the end."""
+    started: list[Receiver] = []
+
+    async def start(mode: str = "ok") -> Receiver:
+        r = Receiver(mode=mode)
+        await r.start()
+        started.append(r)
+        return r
+
+    yield start
+    for r in started:
+        await r.stop()

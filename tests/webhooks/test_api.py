@@ -173,6 +173,16 @@ async def test_active_and_min_score_only_as_json_boolean_and_number(
         "https://192.168.1.1/",
         "https://224.0.0.1/",
         "https://0.0.0.0/",
+        # IPv4 inside IPv6 (issue 14 item 9), as given in the issue and more.
+        "https://[64:ff9b::7f00:1]/",
+        "https://[64:ff9b::a9fe:a9fe]/",
+        "https://[2002:7f00:1::]/",
+        "https://[::127.0.0.1]/",
+        "https://[::ffff:0:a9fe:a9fe]/",
+        "https://[::ffff:127.0.0.1]/",
+        "https://[64:ff9b:1::a9fe:a9fe]/",
+        "https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",
+        "https://[2a00:1450:4001::5efe:a9fe:a9fe]/",
     ],
 )
 async def test_internal_targets_refused_at_creation(

@@ -51,11 +51,56 @@ def test_a_second_v1_value_is_accepted() -> None:
         ("::ffff:10.0.0.1", "private"),  # IPv4-mapped
         ("224.0.0.1", "multicast"),
         ("0.0.0.0", "unspecified"),  # noqa: S104 (a target, not a bind)
+        # IPv4 inside IPv6 (issue 14 item 9): every form is unwrapped and checked.
+        ("64:ff9b::7f00:1", "loopback"),  # NAT64 well-known prefix
+        ("64:ff9b::a9fe:a9fe", "link-local"),
+        ("64:ff9b::a00:1", "private"),
+        ("64:ff9b:1::a9fe:a9fe", "private"),  # local-use NAT64 (RFC 8215)
+        ("64:ff9b:1:a9fe:a9:fe00::", "private"),  # ... in the RFC 6052 /48 layout
+        ("2002:7f00:1::", "loopback"),  # 6to4
+        ("2002:a9fe:a9fe::1", "link-local"),
+        ("2002:c0a8:101::1", "private"),
+        ("::127.0.0.1", "loopback"),  # IPv4-compatible
+        ("::169.254.169.254", "link-local"),
+        ("::ffff:0:a9fe:a9fe", "link-local"),  # IPv4-translated (SIIT)
+        ("::ffff:0:7f00:1", "loopback"),
+        ("::ffff:127.0.0.1", "loopback"),  # IPv4-mapped
+        ("::ffff:169.254.169.254", "link-local"),
+        ("::ffff:0.0.0.0", "unspecified"),
+        ("::ffff:224.0.0.1", "multicast"),
+        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", "private"),  # Teredo
+        ("2001:0:a00:1:8000:63bf:3fff:fdd2", "private"),
+        ("2a00:1450:4001::5efe:7f00:1", "loopback"),  # ISATAP interface id
+        ("2a00:1450:4001::200:5efe:a9fe:a9fe", "link-local"),
+        # Not global unicast, though Python 3.11's is_global says so.
+        ("3fff::1", "private"),  # documentation (2024)
+        ("5f00::1", "private"),  # SRv6 SIDs
+        ("100::1", "private"),  # discard-only
+        ("fec0::1", "private"),  # site-local
+        ("ff0e::1", "multicast"),
+        ("4000::1", "private"),  # outside 2000::/3
+        ("198.18.0.1", "private"),  # benchmarking
+        ("240.0.0.1", "private"),
+        ("255.255.255.255", "private"),
     ],
 )
 def test_internal_addresses_are_refused(address: str, reason: str) -> None:
     found = ssrf.blocked_reason(ipaddress.ip_address(address), Settings())
     assert found is not None and reason in found
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "93.184.216.34",
+        "2a00:1450:4001:82a::200e",
+        "::ffff:93.184.216.34",  # the embedded IPv4 is public: fine
+        "64:ff9b::5db8:d822",
+        "2002:5db8:d822::1",
+    ],
+)
+def test_global_unicast_passes(address: str) -> None:
+    assert ssrf.blocked_reason(ipaddress.ip_address(address), Settings()) is None
 
 
 def test_public_addresses_pass_and_configuration_allows_private() -> None:

@@ -65,8 +65,28 @@ class Settings(BaseSettings):
     webhook_backoff_max_seconds: float = Field(default=6 * 3600.0, gt=0)
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
     webhook_worker_poll_seconds: float = Field(default=1.0, gt=0)
+    # Requests one worker process has in flight at once, and at most per subscription over
+    # all workers (an endpoint that fails gets one at a time), so slow or dead endpoints
+    # delay nobody else.
+    webhook_worker_concurrency: int = Field(default=50, ge=1, le=1000)
+    webhook_subscription_concurrency: int = Field(default=4, ge=1, le=100)
+    # ... and per organisation over all its subscriptions: a tenant with many dead endpoints
+    # cannot take every slot.
+    webhook_organization_concurrency: int = Field(default=20, ge=1, le=1000)
+    # An endpoint that has failed every attempt for this long and this many times is disabled
+    # (`active` false) and its owner gets a `webhook.disabled` event. 0 failures: never.
+    webhook_disable_after_days: float = Field(default=3.0, ge=0, allow_inf_nan=False)
+    webhook_disable_after_failures: int = Field(default=10, ge=0)
     # `landmarket serve` starts a delivery worker next to the API unless this is false.
     webhook_worker_enabled: bool = True
+    # Retention: the worker deletes, in batches, delivered and dead deliveries and feed events
+    # older than these (an event stays while a delivery of it does) and expired idempotency
+    # records, every `retention_purge_interval_seconds`.
+    webhook_delivered_retention_days: float = Field(default=7.0, gt=0, allow_inf_nan=False)
+    webhook_dead_retention_days: float = Field(default=30.0, gt=0, allow_inf_nan=False)
+    event_retention_days: float = Field(default=30.0, gt=0, allow_inf_nan=False)
+    retention_purge_interval_seconds: float = Field(default=300.0, gt=0, allow_inf_nan=False)
+    retention_purge_batch: int = Field(default=1000, ge=1, le=100_000)
     # The longest GET /v1/events holds a long poll (a larger `wait` is cut to it), e.g. below
     # the idle timeout of a proxy in front.
     event_feed_max_wait_seconds: float = Field(default=30.0, ge=0, le=30, allow_inf_nan=False)
@@ -102,9 +122,13 @@ class Settings(BaseSettings):
     @field_validator("webhook_allowed_networks", mode="before")
     @classmethod
     def _split_networks(cls, value: object) -> object:
-        # Comma-separated CIDRs, e.g. "10.0.0.0/8,192.168.1.10/32".
+        # Comma-separated CIDRs, e.g. "10.0.0.0/8,192.168.1.10/32"; checked here, at start,
+        # rather than failing every delivery later.
         if isinstance(value, str):
-            return [item.strip() for item in value.split(",") if item.strip()]
+            value = [item.strip() for item in value.split(",") if item.strip()]
+        if isinstance(value, list):
+            for item in value:
+                ipaddress.ip_network(str(item), strict=False)  # ValueError names the entry
         return value
 
     @field_validator("forwarded_allow_ips", mode="before")

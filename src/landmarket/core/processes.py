@@ -47,16 +47,6 @@ def as_user(args: Sequence[str], uid: int, gid: int) -> list[str]:
     return [setpriv, f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--", *args]
 
 
-def dying_with_parent(args: Sequence[str]) -> list[str]:
-    """``args`` prefixed so that the process gets SIGTERM when the thread that started it
-    dies (PR_SET_PDEATHSIG, set by `setpriv` before it execs ``args``); unchanged where
-    `setpriv` is missing (not Linux): the child then has to be stopped explicitly."""
-    setpriv = shutil.which(SETPRIV) or shutil.which(SETPRIV, path="/usr/bin:/bin")
-    if setpriv is None:
-        return list(args)
-    return [setpriv, "--pdeathsig", "SIGTERM", "--", *args]
-
-
 def kill_group(process: subprocess.Popen[str]) -> None:
     """SIGKILL to the process group of ``process`` (it leads its own session)."""
     with contextlib.suppress(ProcessLookupError, PermissionError):

@@ -51,6 +51,15 @@ class WebhookSubscription(Timestamped, Base):
     # Kept in clear: signing needs it. Shown once at creation, never returned again.
     secret: Mapped[str] = mapped_column(String(100), nullable=False)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="true")
+    # Health, kept by the worker: while the endpoint fails, one delivery at a time probes it
+    # and not before ``retry_at``; after long enough it is disabled (docs/webhooks.md).
+    consecutive_failures: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    failing_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    retry_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Round-robin: the worker claims for the subscriptions served longest ago first.
+    served_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False
     )
@@ -63,6 +72,8 @@ class WebhookEvent(Base):
     __table_args__ = (
         # The feed of one organisation in commit-safe order (see events feed in service).
         Index("ix_webhook_events_feed", "organization_id", "xid", "seq"),
+        # The retention purge walks events by age.
+        Index("ix_webhook_events_occurred_at", "occurred_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(
@@ -91,13 +102,27 @@ class WebhookEvent(Base):
 class WebhookDelivery(Base):
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
-        # The worker's claim: due pending rows only.
+        Index("ix_webhook_deliveries_subscription", "subscription_id", "created_at"),
+        # The worker's fair claim: the due rows of one subscription, oldest first.
         Index(
-            "ix_webhook_deliveries_due",
+            "ix_webhook_deliveries_subscription_due",
+            "subscription_id",
             "next_attempt_at",
             postgresql_where=text("state = 'pending'"),
         ),
-        Index("ix_webhook_deliveries_subscription", "subscription_id", "created_at"),
+        # Requests in flight per subscription (its concurrency cap): few rows.
+        Index(
+            "ix_webhook_deliveries_in_flight",
+            "subscription_id",
+            postgresql_where=text("state = 'pending' AND lease IS NOT NULL"),
+        ),
+        # The retention purge: finished rows by the time of their last attempt.
+        Index(
+            "ix_webhook_deliveries_finished",
+            "state",
+            "last_attempt_at",
+            postgresql_where=text("state <> 'pending'"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(

@@ -37,8 +37,9 @@ class WebhookFilter(ApiModel):
 class WebhookCreate(ApiModel):
     url: str = Field(
         max_length=2000,
-        description="https URL (http only to localhost, for development); "
-        "redirects are not followed",
+        description="https URL (http only to localhost, for development), as an HTTP client "
+        "parses it: no credentials, fragment, whitespace or control characters; its host must "
+        "resolve to public addresses only; redirects are not followed",
     )
     event_types: list[SubscribableType] = Field(min_length=1, max_length=10)
     filter: WebhookFilter | None = None
@@ -61,6 +62,15 @@ class WebhookRead(ReadModel):
     filter: WebhookFilter
     description: str | None
     active: bool
+    failing_since: datetime | None = Field(
+        description="Since when every attempt to the URL has failed (null: it works)"
+    )
+    consecutive_failures: int = Field(description="Failed attempts in a row")
+    disabled_at: datetime | None = Field(
+        description="When delivery disabled it after failing too long (`active` is false); "
+        "`PATCH` `active: true` enables it again"
+    )
+    disabled_reason: str | None
     created_at: datetime
     updated_at: datetime
 

@@ -26,8 +26,8 @@ from landmarket.core.pagination import (
     decode_uuid_cursor,
     encode_cursor,
 )
+from landmarket.webhooks import queue, ssrf
 from landmarket.webhooks import repository as repo
-from landmarket.webhooks import ssrf
 from landmarket.webhooks.events import BY_KIND, EventType
 from landmarket.webhooks.models import DeliveryState, WebhookSubscription
 from landmarket.webhooks.schemas import (
@@ -53,6 +53,10 @@ def _read(sub: WebhookSubscription) -> WebhookRead:
         filter=WebhookFilter(min_score=sub.min_score, requirement_ids=sub.requirement_ids),
         description=sub.description,
         active=sub.active,
+        failing_since=sub.failing_since,
+        consecutive_failures=sub.consecutive_failures,
+        disabled_at=sub.disabled_at,
+        disabled_reason=sub.disabled_reason,
         created_at=sub.created_at,
         updated_at=sub.updated_at,
     )
@@ -179,6 +183,7 @@ async def update(
             raise _invalid("/body/url", "cannot be null")
         await _check_url(body.url, settings)
         values["url"] = body.url
+        values |= queue.health_reset(enabled=False)  # a new endpoint: a clean record
     if "filter" in sent:
         await _check_filter(session, principal, body.filter)
         values |= _filter_values(body.filter)
@@ -186,6 +191,8 @@ async def update(
         if body.active is None:
             raise _invalid("/body/active", "cannot be null")
         values["active"] = body.active
+        if body.active and not sub.active:  # enabled again: tried at once, as a healthy one
+            values |= queue.health_reset(enabled=True)
     if "description" in sent:
         values["description"] = body.description
     if values:
