@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     # The longest GET /v1/events holds a long poll (a larger `wait` is cut to it), e.g. below
     # the idle timeout of a proxy in front.
     event_feed_max_wait_seconds: float = Field(default=30.0, ge=0, le=30, allow_inf_nan=False)
+    # Long polls of one API key open at once in one API process; one more is answered 429.
+    event_feed_max_polls_per_key: int = Field(default=5, ge=1)
+    # A waiting poll is woken by a notification when its organisation gets an event; it
+    # looks anyway after this long (also while the listening connection is being re-opened).
+    event_feed_poll_seconds: float = Field(default=5.0, gt=0, le=60, allow_inf_nan=False)
 
     @field_validator("cors_origins", mode="before")
     @classmethod
