@@ -11,8 +11,10 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from landmarket.auth.models import ApiKey
-INVALID_KEY = "Invalid API key"
 from tests.auth.conftest import FRANKFURT, OFFENBACH, World, assert_problem, bearer
+
+# The one text of every refused key (auth.service.INVALID_KEY), spelled out: it is the contract.
+INVALID_KEY = "Invalid API key"
 
 
 async def test_me_for_each_kind(client: httpx.AsyncClient, world: World) -> None:
@@ -107,7 +109,9 @@ async def test_every_bad_key_gets_the_same_401(
     (status, body apart from nothing, challenge); only the log says which it was."""
     admin_key = world.admin[1]
     org, revoked = world.municipality
-    listed = await client.get(f"/v1/admin/organizations/{org.id}/api-keys", headers=bearer(admin_key))
+    listed = await client.get(
+        f"/v1/admin/organizations/{org.id}/api-keys", headers=bearer(admin_key)
+    )
     key_id = listed.json()[0]["id"]
     gone = await client.delete(f"/v1/admin/api-keys/{key_id}", headers=bearer(admin_key))
     assert gone.status_code == 204
