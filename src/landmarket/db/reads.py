@@ -110,12 +110,22 @@ def read_pool(request: Request) -> ReadPool:
 def _dead_connection(exc: BaseException) -> bool:
     """The connection was lost before or while the statement ran (a restart, an idle
     timeout, a terminated backend): worth one more try on another connection."""
-    if isinstance(exc, asyncpg.InterfaceError | ConnectionError):
+    if isinstance(exc, asyncpg.InterfaceError | asyncpg.InternalClientError | ConnectionError):
+        # InternalClientError: the protocol met a message it did not expect, e.g. the
+        # server's "terminating connection" arriving on an idle connection just before
+        # the close.
         return True
     return isinstance(exc, asyncpg.PostgresError) and is_unavailable_state(exc.sqlstate or "")
 
 
-_ERRORS = (OSError, asyncpg.InterfaceError, asyncpg.PostgresError, PoolTimeout, PoolClosed)
+_ERRORS = (
+    OSError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    asyncpg.PostgresError,
+    PoolTimeout,
+    PoolClosed,
+)
 
 
 async def fetch(
