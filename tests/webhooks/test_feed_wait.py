@@ -129,13 +129,13 @@ async def test_hundreds_of_waiting_polls_hold_no_connection(
     await until_listening(feed_app)
 
     async def poll(key: str) -> httpx.Response:
-        return await client.get("/v1/events", params={"wait": 5}, headers=bearer(key))
+        return await client.get("/v1/events", params={"wait": 8}, headers=bearer(key))
 
     started = time.monotonic()
     polls = [asyncio.create_task(poll(k)) for k in keys for _ in range(PER_KEY)]
     try:
         pool = feed_app.state.engine.pool
-        await until_waiting(feed_app, KEYS * PER_KEY, 4)
+        await until_waiting(feed_app, KEYS * PER_KEY, 6)
         # Done with their first reads: nothing checked out.
         await until(lambda: pool.checkedout() == 0, 2, "every poll waiting without a connection")
         assert not any(p.done() for p in polls), [p.result().text for p in polls if p.done()][:3]
@@ -161,7 +161,7 @@ async def test_hundreds_of_waiting_polls_hold_no_connection(
     statuses = {r.status_code for r in answers}
     assert statuses == {200}, [r.text for r in answers if r.status_code != 200][:3]
     assert all(r.json()["items"] == [] for r in answers)
-    assert took < 15, f"the polls took {took:.1f} s"
+    assert took < 20, f"the polls took {took:.1f} s"
     assert feed_app.state.feed_gate.open_polls() == 0
     assert listener_of(feed_app).waiting_polls == 0
     # The slots came free: the key may poll again.
