@@ -160,6 +160,25 @@ async def outage_as_503() -> AsyncIterator[None]:
         raise problem from exc
 
 
+async def started(stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """``stream`` run up to its first chunk now, before any status is sent: a stream that opens
+    its own connection first (a server-side cursor) then answers a database that is away or
+    a full pool with the 503 like any request, instead of a 200 cut off after the headers."""
+    try:
+        first = await anext(stream)
+    except StopAsyncIteration:
+        first = None
+
+    async def rest() -> AsyncIterator[bytes]:
+        if first is None:
+            return
+        yield first
+        async for chunk in stream:
+            yield chunk
+
+    return rest()
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request: committed when the handler returns, rolled back on error.
 
