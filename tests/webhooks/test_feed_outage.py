@@ -106,6 +106,9 @@ async def test_feed_and_reads_answer_503_while_the_database_is_away(
 
         # Back: the listener reconnects on its own and a write wakes a waiting poll again.
         await until_listening(outage_app, 20)
+        for path in ("/ogc/collections/plots/items", "/ogc/collections/plots/items?limit=2000"):
+            back = await client.get(path)
+            assert back.status_code == 200, back.text
         waiting = asyncio.create_task(
             client.get("/v1/events", params={"after": cursor, "wait": 10}, headers=key)
         )
