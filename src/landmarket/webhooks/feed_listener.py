@@ -10,7 +10,7 @@ anyway, a poll looks on its own every ``event_feed_poll_seconds``. After re-open
 waiting poll is woken once: notifications sent meanwhile are lost.
 
 ``PollGate``: at most ``event_feed_max_polls_per_key`` polls of one API key at once in this
-process; one more is a 429 with ``Retry-After``.
+process; one more is a 429 with ``Retry-After``, before any database work.
 """
 
 from __future__ import annotations
@@ -129,30 +129,36 @@ class FeedListener:
 
 
 class PollGate:
-    """Counts the polls of each API key in progress in this process."""
+    """Counts the polls of each API key in progress in this process.
+
+    Keyed by the digest of the key as presented, not by the key's row: a poll over the cap is
+    refused before the key is looked up, so a flood of polls with one key costs the database
+    nothing beyond the allowed ones (an unknown key is refused with 401 as soon as it has been
+    looked up, so it holds its slots only that long).
+    """
 
     def __init__(self, per_key: int) -> None:
         self.per_key = per_key
-        self._open: Counter[uuid.UUID] = Counter()
+        self._open: Counter[bytes] = Counter()
 
     @contextlib.contextmanager
-    def enter(self, key_id: uuid.UUID) -> Iterator[None]:
-        if self._open[key_id] >= self.per_key:
+    def enter(self, key_digest: bytes) -> Iterator[None]:
+        if self._open[key_digest] >= self.per_key:
             raise TooManyRequests(
                 f"This API key already has {self.per_key} event feed requests open "
                 "(LANDMARKET_EVENT_FEED_MAX_POLLS_PER_KEY); continue with one at a time",
                 headers={"Retry-After": str(GATE_RETRY_AFTER_S)},
             )
-        self._open[key_id] += 1
+        self._open[key_digest] += 1
         try:
             yield
         finally:
-            self._open[key_id] -= 1
-            if self._open[key_id] <= 0:
-                del self._open[key_id]
+            self._open[key_digest] -= 1
+            if self._open[key_digest] <= 0:
+                del self._open[key_digest]
 
-    def open_polls(self, key_id: uuid.UUID | None = None) -> int:
-        return self._open[key_id] if key_id is not None else sum(self._open.values())
+    def open_polls(self) -> int:
+        return sum(self._open.values())
 
 
 async def woken_within(woken: asyncio.Event, seconds: float) -> bool:

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from landmarket.auth import keys
 from landmarket.auth import service as auth_service
 from landmarket.auth.deps import BearerCredentials, Principal
 from landmarket.auth.principal import AuthPrincipal
@@ -156,13 +157,11 @@ async def redeliver(
 
 
 async def _authenticate(
-    request: Request, maker: async_sessionmaker[AsyncSession], credentials: BearerCredentials
+    request: Request, maker: async_sessionmaker[AsyncSession], secret: str
 ) -> AuthPrincipal:
     # Not the Principal dependency: that would hold a pooled connection for the whole wait.
-    if credentials is None:
-        raise Unauthorized("An API key is required: send `Authorization: Bearer <api key>`")
     async with outage_as_503(), maker() as session, session.begin():
-        principal = await auth_service.authenticate(session, credentials.credentials.strip())
+        principal = await auth_service.authenticate(session, secret)
     mark_verified(request, principal.key_id)
     return principal
 
@@ -189,11 +188,15 @@ async def list_events(
     ] = 0,
     limit: Limit = DEFAULT_LIMIT,
 ) -> EventFeed:
+    if credentials is None:
+        raise Unauthorized("An API key is required: send `Authorization: Bearer <api key>`")
+    secret = credentials.credentials.strip()
     maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    principal = await _authenticate(request, maker, credentials)
     settings = _settings(request)
     gate: PollGate = request.app.state.feed_gate
-    with gate.enter(principal.key_id):
+    # The cap first: a flood of polls with one key is refused before it reaches the database.
+    with gate.enter(keys.digest(secret)):
+        principal = await _authenticate(request, maker, secret)
         async with outage_as_503():
             return await service.feed(
                 maker,
