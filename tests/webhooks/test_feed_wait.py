@@ -129,13 +129,13 @@ async def test_hundreds_of_waiting_polls_hold_no_connection(
     await until_listening(feed_app)
 
     async def poll(key: str) -> httpx.Response:
-        return await client.get("/v1/events", params={"wait": 8}, headers=bearer(key))
+        return await client.get("/v1/events", params={"wait": 10}, headers=bearer(key))
 
     started = time.monotonic()
     polls = [asyncio.create_task(poll(k)) for k in keys for _ in range(PER_KEY)]
     try:
         pool = feed_app.state.engine.pool
-        await until_waiting(feed_app, KEYS * PER_KEY, 6)
+        await until_waiting(feed_app, KEYS * PER_KEY, 8)
         # Done with their first reads: nothing checked out.
         await until(lambda: pool.checkedout() == 0, 2, "every poll waiting without a connection")
         assert not any(p.done() for p in polls), [p.result().text for p in polls if p.done()][:3]
@@ -191,6 +191,10 @@ async def test_a_write_wakes_the_waiting_poll(
             )
         )
         await until_waiting(feed_app, 1)
+        # Registered before its first read: let that read finish.
+        await asyncio.sleep(0.3)
+        pool = feed_app.state.engine.pool
+        await until(lambda: pool.checkedout() == 0, 5, "the first read is done")
         before = len(seen)
         await write_event(session, other_org)  # another organisation's event: stays asleep
         await asyncio.sleep(1.5)

@@ -9,9 +9,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from landmarket.auth import keys
-from landmarket.auth import service as auth_service
 from landmarket.auth.deps import BearerCredentials, Principal
-from landmarket.auth.principal import AuthPrincipal
 from landmarket.core.config import Settings
 from landmarket.core.errors import Unauthorized, problem_responses
 from landmarket.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
@@ -156,16 +154,6 @@ async def redeliver(
     return await service.redeliver(session, principal, webhook_id, delivery_id)
 
 
-async def _authenticate(
-    request: Request, maker: async_sessionmaker[AsyncSession], secret: str
-) -> AuthPrincipal:
-    # Not the Principal dependency: that would hold a pooled connection for the whole wait.
-    async with outage_as_503(), maker() as session, session.begin():
-        principal = await auth_service.authenticate(session, secret)
-    mark_verified(request, principal.key_id)
-    return principal
-
-
 @router.get(
     "/events",
     response_model=EventFeed,
@@ -195,16 +183,17 @@ async def list_events(
     settings = _settings(request)
     gate: PollGate = request.app.state.feed_gate
     # The cap first: a flood of polls with one key is refused before it reaches the database.
+    # Not the Principal dependency: that would hold a pooled connection for the whole wait.
     with gate.enter(keys.digest(secret)):
-        principal = await _authenticate(request, maker, secret)
         async with outage_as_503():
             return await service.feed(
                 maker,
-                principal,
+                secret,
                 after=after,
                 wait=wait,
                 limit=limit,
                 max_wait=settings.event_feed_max_wait_seconds,
                 listener=request.app.state.feed_listener,
                 poll_seconds=settings.event_feed_poll_seconds,
+                verified=lambda principal: mark_verified(request, principal.key_id),
             )

@@ -5,10 +5,12 @@ Other organisations' webhooks answer 404 exactly as if they did not exist.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import random
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -278,7 +280,7 @@ def _feed_cursor(after: str | None) -> tuple[int, int] | None:
 
 async def feed(
     maker: async_sessionmaker[AsyncSession],
-    principal: AuthPrincipal,
+    secret: str,
     *,
     after: str | None,
     wait: float,
@@ -286,24 +288,34 @@ async def feed(
     max_wait: float,
     listener: FeedListener,
     poll_seconds: float,
+    verified: Callable[[AuthPrincipal], None],
 ) -> EventFeed:
-    """The caller's events after the cursor; with ``wait`` (at most ``max_wait``), waits until
-    some arrive.
+    """The events of the organisation of the API key ``secret`` after the cursor; with
+    ``wait`` (at most ``max_wait``), waits until some arrive.
 
-    Each read is its own short transaction; in between, the poll sleeps on the listener's
+    Each read is its own short transaction (the first one also authenticates the key: one
+    connection checkout per poll, not two); in between, the poll sleeps on the listener's
     wake-up for its organisation (a notification when events are committed) and holds no
     database connection. It reads anyway every ``poll_seconds`` (jittered).
     """
-    key = _feed_cursor(after)
     deadline = time.monotonic() + min(wait, max_wait)
+    principal: AuthPrincipal | None = None
+    key: tuple[int, int] | None = None
     # After a notification: how soon to look again if the read found nothing yet. The feed
     # only shows events once every older transaction has ended, so a notified event can
     # take a moment to appear; then it looks again soon (doubling), not after poll_seconds.
     recheck: float | None = None
-    with listener.waiting(principal.org_id) as woken:
+    with contextlib.ExitStack() as stack:
+        woken = asyncio.Event()  # the listener's, once the organisation is known
         while True:
             woken.clear()
             async with maker() as session, session.begin():
+                if principal is None:
+                    principal = await auth_service.authenticate(session, secret)
+                    verified(principal)
+                    key = _feed_cursor(after)
+                    # Before the first read: a notification during it is not missed.
+                    woken = stack.enter_context(listener.waiting(principal.org_id))
                 events = list(await repo.feed(session, principal.org_id, after=key, limit=limit))
                 # After the read, in a later snapshot: an event it returned was committed
                 # before this check began, so a key revoked before that commit is refused
