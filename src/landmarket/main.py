@@ -19,8 +19,8 @@ from landmarket.core.logs import configure_logging
 from landmarket.core.middleware import install_middleware
 from landmarket.core.openapi import install_openapi
 from landmarket.db.embedded import EmbeddedCluster, EmbeddedError
-from landmarket.db.reads import open_pool
-from landmarket.db.session import create_engine
+from landmarket.db.reads import connector, open_pool
+from landmarket.db.session import as_unavailable, create_engine
 from landmarket.health.router import router as health_router
 from landmarket.matching.router import router as matching_router
 from landmarket.municipalities.router import router as municipalities_router
@@ -29,6 +29,7 @@ from landmarket.plots.router import router as plots_router
 from landmarket.privacy.router import admin_router as privacy_admin_router
 from landmarket.reports.router import router as reports_router
 from landmarket.requirements.router import router as requirements_router
+from landmarket.webhooks.feed_listener import FEED_APPLICATION_NAME, FeedListener, PollGate
 from landmarket.webhooks.router import router as webhooks_router
 
 DESCRIPTION = """
@@ -72,9 +73,14 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
         # Single-statement reads (the OGC API) on their own connection pool; see db.reads.
         app.state.read_pool = open_pool(url, settings)
+        # One LISTEN connection per process wakes the waiting event feed polls.
+        listener = FeedListener(connector(url, settings, FEED_APPLICATION_NAME))
+        app.state.feed_listener = listener
+        listener.start()
         try:
             yield
         finally:
+            await listener.close()
             await app.state.read_pool.close()
             await engine.dispose()
 
@@ -91,7 +97,9 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         },
     )
     app.state.settings = settings
-    install_error_handlers(app)
+    app.state.feed_gate = PollGate(settings.event_feed_max_polls_per_key)
+    # Database trouble the client cannot fix is a 503 with Retry-After wherever it surfaces.
+    install_error_handlers(app, as_unavailable)
     install_openapi(app)
     # The OGC API first: its items and tiles are the hottest public reads, and routes are
     # matched in order (its paths all start with /ogc, so the order changes nothing else).

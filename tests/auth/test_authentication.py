@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -11,6 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from landmarket.auth.models import ApiKey
 from tests.auth.conftest import FRANKFURT, OFFENBACH, World, assert_problem, bearer
+
+# The one text of every refused key (auth.service.INVALID_KEY), spelled out: it is the contract.
+INVALID_KEY = "Invalid API key"
 
 
 async def test_me_for_each_kind(client: httpx.AsyncClient, world: World) -> None:
@@ -82,7 +86,7 @@ async def test_expired_key_is_401(
     )
     await session.commit()
     body = assert_401(await client.get("/v1/me", headers=bearer(key)))
-    assert "expired" in str(body["detail"])
+    assert body["detail"] == INVALID_KEY
 
 
 async def test_revoked_key_is_401(client: httpx.AsyncClient, world: World) -> None:
@@ -95,7 +99,38 @@ async def test_revoked_key_is_401(client: httpx.AsyncClient, world: World) -> No
     response = await client.delete(f"/v1/admin/api-keys/{keys[0]['id']}", headers=bearer(admin_key))
     assert response.status_code == 204
     body = assert_401(await client.get("/v1/me", headers=bearer(key)))
-    assert "revoked" in str(body["detail"])
+    assert body["detail"] == INVALID_KEY
+
+
+async def test_every_bad_key_gets_the_same_401(
+    client: httpx.AsyncClient, world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Revoked, expired, never issued and malformed keys are indistinguishable to the caller
+    (status, body apart from nothing, challenge); only the log says which it was."""
+    admin_key = world.admin[1]
+    org, revoked = world.municipality
+    listed = await client.get(
+        f"/v1/admin/organizations/{org.id}/api-keys", headers=bearer(admin_key)
+    )
+    key_id = listed.json()[0]["id"]
+    gone = await client.delete(f"/v1/admin/api-keys/{key_id}", headers=bearer(admin_key))
+    assert gone.status_code == 204
+    never = "lm_0123abcd_" + "Q" * 43
+    caplog.set_level(logging.INFO, logger="landmarket.auth.service")
+    answers = [
+        await client.get("/v1/me", headers=bearer(k))
+        for k in (revoked, never, revoked[:-4] + "AAAA", "lm_nothex!_" + "Q" * 43)
+    ]
+    bodies = [assert_401(a) for a in answers]
+    assert all(b == bodies[0] for b in bodies), bodies
+    assert bodies[0]["detail"] == INVALID_KEY
+    assert {a.headers["www-authenticate"] for a in answers} == {
+        answers[0].headers["www-authenticate"]
+    }
+    assert "revoked" not in answers[0].text.lower()
+    logged = caplog.text
+    assert "revoked" in logged and "unknown" in logged and "malformed" in logged
+    assert revoked not in logged and never not in logged
 
 
 @pytest.mark.parametrize("kind", ["municipality", "company", "agency"])

@@ -186,23 +186,6 @@ async def test_feed_cursor_and_long_poll(
     assert (await client.get("/v1/events")).status_code == 401
 
 
-async def test_feed_holds_no_connection_while_waiting(
-    client: httpx.AsyncClient, world: World, hook_app: Any
-) -> None:
-    """More long-pollers than the pool has connections (10 + 10 overflow) wait side by side,
-    and other requests are still served at once meanwhile."""
-    pollers = [asyncio.create_task(_feed(client, world.company, wait=4)) for _ in range(60)]
-    try:
-        await asyncio.sleep(1)
-        listed = await client.get("/v1/webhooks", headers=bearer(world.company))
-        assert listed.status_code == 200
-        # Served while every poller is still waiting: none of them holds a connection.
-        assert not any(p.done() for p in pollers)
-    finally:
-        results = await asyncio.gather(*pollers)
-    assert all(r["items"] == [] for r in results)
-
-
 async def test_long_poll_is_cut_to_the_configured_maximum(
     database_url: str, hook_settings: Settings, world: World
 ) -> None:

@@ -73,6 +73,11 @@ async def find_key_by_digest(session: AsyncSession, digest: bytes) -> KeyRow | N
     return KeyRow(key=key, org=OrgRow(org=org, ags=ags or [], regions=regions or []))
 
 
+async def get_api_key(session: AsyncSession, key_id: uuid.UUID) -> ApiKey | None:
+    stmt = select(ApiKey).where(ApiKey.id == key_id).execution_options(populate_existing=True)
+    return (await session.scalars(stmt)).one_or_none()
+
+
 async def touch_key(session: AsyncSession, key_id: uuid.UUID) -> None:
     """Set last_used_at without ever waiting: if another transaction holds the row (a
     concurrent request with the same key, a revocation), that one wins and this is skipped."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -32,6 +33,8 @@ from landmarket.core.pagination import (
     decode_typed_cursor,
     encode_cursor,
 )
+
+log = logging.getLogger(__name__)
 
 _REQUIRED: dict[str, str] = {
     "ags": "a municipality needs at least one AGS it may edit",
@@ -182,26 +185,37 @@ async def revoke_api_key(session: AsyncSession, key_id: uuid.UUID) -> ApiKeyRead
     return ApiKeyRead.model_validate(key)
 
 
+# One text for every key that does not authenticate (malformed, unknown, revoked, expired):
+# telling them apart would tell a caller holding a leaked or guessed key what it has. The
+# reason goes to the log, with the key's public prefix at most, never the secret.
+INVALID_KEY = "Invalid API key"
+
+
 def _rejection(key: ApiKey, now: datetime) -> str | None:
     if key.revoked_at is not None:
-        return "The API key has been revoked"
+        return "revoked"
     if key.expires_at is not None and key.expires_at <= now:
-        return "The API key has expired"
+        return "expired"
     return None
+
+
+def _refuse(reason: str, prefix: str | None = None) -> Unauthorized:
+    log.info("API key refused: %s%s", reason, f" (key {prefix})" if prefix else "")
+    return Unauthorized(INVALID_KEY)
 
 
 async def authenticate(session: AsyncSession, secret: str) -> AuthPrincipal:
     """The principal for a presented key, or Unauthorized. Messages never echo the key."""
     if not keys.is_well_formed(secret):
-        raise Unauthorized("The API key is malformed")
+        raise _refuse("malformed")
     presented = keys.digest(secret)
     found = await repository.find_key_by_digest(session, presented)
     if found is None or not keys.matches(found.key.key_hash, presented):
-        raise Unauthorized("The API key is not valid")
+        raise _refuse("unknown", secret[: len(keys.KEY_PREFIX) + 8])
     now = datetime.now(UTC)
     reason = _rejection(found.key, now)
     if reason is not None:
-        raise Unauthorized(reason)
+        raise _refuse(reason, found.key.prefix)
     last = found.key.last_used_at
     if last is None or now - last > timedelta(seconds=repository.TOUCH_INTERVAL_S):
         await repository.touch_key(session, found.key.id)
@@ -217,3 +231,12 @@ async def authenticate(session: AsyncSession, secret: str) -> AuthPrincipal:
         home_ags=org.home_ags,
         sector_nace=org.sector_nace,
     )
+
+
+async def ensure_still_valid(session: AsyncSession, principal: AuthPrincipal) -> None:
+    """Unauthorized if the principal's key was revoked, expired or deleted since it
+    authenticated: for a request that outlives its authentication (a long poll)."""
+    key = await repository.get_api_key(session, principal.key_id)
+    reason = "deleted" if key is None else _rejection(key, datetime.now(UTC))
+    if reason is not None:
+        raise _refuse(reason, principal.key_prefix)

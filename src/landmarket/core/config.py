@@ -105,6 +105,11 @@ class Settings(BaseSettings):
     # networks, comma-separated ("10.0.0.5,192.168.0.0/24"; "*" for any, only when nothing
     # but the proxy can reach the API). Empty: none, the peer address is the client.
     forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Long polls of one API key open at once in one API process; one more is answered 429.
+    event_feed_max_polls_per_key: int = Field(default=5, ge=1)
+    # A waiting poll is woken by a notification when its organisation gets an event; it
+    # looks anyway after this long (also while the listening connection is being re-opened).
+    event_feed_poll_seconds: float = Field(default=5.0, gt=0, le=60, allow_inf_nan=False)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -238,7 +238,26 @@ def _allowed_methods(request: Request) -> str:
     return ", ".join(allowed)
 
 
+# Exceptions of a lower layer that are no bug of ours, e.g. the database being away: each
+# translator returns the AppError to answer with, or None. Installed per app (core knows no
+# database); every exception that would be a 500 is offered to them first.
+ErrorTranslator = Callable[[BaseException], AppError | None]
+
+
+def _translated(request: Request, exc: BaseException) -> AppError | None:
+    translators: Sequence[ErrorTranslator] = getattr(request.app.state, "error_translators", ())
+    for translate in translators:
+        found = translate(exc)
+        if found is not None:
+            return found
+    return None
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    known = _translated(request, exc)
+    if known is not None:
+        log.warning("%s %s: %s (%r)", request.method, request.url.path, known.detail, exc)
+        return app_error_response(known, instance=request.url.path)
     # Log the traceback for operators; the client gets no internals.
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(
@@ -277,7 +296,8 @@ class UnhandledAsProblem:
             await response(scope, receive, send)
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def install_error_handlers(app: FastAPI, *translators: ErrorTranslator) -> None:
+    app.state.error_translators = translators
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(StarletteHTTPException, _http_exception)

@@ -31,14 +31,12 @@ from sqlalchemy.sql.elements import ClauseElement
 from starlette.requests import Request
 
 from landmarket.core.config import Settings
-from landmarket.core.errors import ServiceUnavailable
-from landmarket.db.readpool import PoolClosed, PoolTimeout, ReadPool
+from landmarket.db.readpool import Connect, PoolClosed, PoolTimeout, ReadPool
 from landmarket.db.session import (
-    QUERY_CANCELED,
+    as_unavailable,
     async_url,
     connect_args,
     is_unavailable_state,
-    unavailable,
 )
 
 APPLICATION_NAME = "landmarket-read"
@@ -86,15 +84,21 @@ def bound(statement: ClauseElement, params: Mapping[str, Any] | None) -> tuple[s
     return sql.text, _args(sql, params)
 
 
-def open_pool(url: str, settings: Settings) -> ReadPool:
-    """The read pool; connections are opened on demand, so an unreachable database makes
-    reads 503 instead of failing the start."""
+def connector(url: str, settings: Settings, application_name: str) -> Connect:
+    """Opens plain asyncpg connections to ``url`` with the API's connection settings."""
     dsn = make_url(async_url(url)).set(drivername="postgresql").render_as_string(False)
-    args = connect_args(settings, APPLICATION_NAME)
+    args = connect_args(settings, application_name)
 
     async def connect() -> asyncpg.Connection:
         return await asyncpg.connect(dsn, **args)
 
+    return connect
+
+
+def open_pool(url: str, settings: Settings) -> ReadPool:
+    """The read pool; connections are opened on demand, so an unreachable database makes
+    reads 503 instead of failing the start."""
+    connect = connector(url, settings, APPLICATION_NAME)
     return ReadPool(connect, settings.db_pool_size, settings.db_pool_timeout_seconds)
 
 
@@ -106,28 +110,22 @@ def read_pool(request: Request) -> ReadPool:
 def _dead_connection(exc: BaseException) -> bool:
     """The connection was lost before or while the statement ran (a restart, an idle
     timeout, a terminated backend): worth one more try on another connection."""
-    if isinstance(exc, asyncpg.InterfaceError | ConnectionError):
+    if isinstance(exc, asyncpg.InterfaceError | asyncpg.InternalClientError | ConnectionError):
+        # InternalClientError: the protocol met a message it did not expect, e.g. the
+        # server's "terminating connection" arriving on an idle connection just before
+        # the close.
         return True
     return isinstance(exc, asyncpg.PostgresError) and is_unavailable_state(exc.sqlstate or "")
 
 
-def _unavailable(exc: BaseException) -> ServiceUnavailable | None:
-    """Database trouble the client cannot fix: a 503 with Retry-After; None for the rest."""
-    state = getattr(exc, "sqlstate", None) or ""
-    if state == QUERY_CANCELED:
-        return unavailable(
-            "The query took too long and was cancelled; try again later or narrow it"
-        )
-    if isinstance(exc, PoolTimeout):
-        return unavailable("All database connections are busy; try again shortly")
-    if isinstance(exc, PoolClosed):
-        return unavailable("The service is shutting down; try again shortly")
-    if isinstance(exc, OSError | asyncpg.InterfaceError) or is_unavailable_state(state):
-        return unavailable("The database is not reachable; try again shortly")
-    return None
-
-
-_ERRORS = (OSError, asyncpg.InterfaceError, asyncpg.PostgresError, PoolTimeout, PoolClosed)
+_ERRORS = (
+    OSError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    asyncpg.PostgresError,
+    PoolTimeout,
+    PoolClosed,
+)
 
 
 async def fetch(
@@ -143,7 +141,7 @@ async def fetch(
                 raise
         return await pool.fetch(text, args)  # the dead connection was discarded
     except _ERRORS as exc:
-        problem = _unavailable(exc)
+        problem = as_unavailable(exc)
         if problem is None:
             raise
         raise problem from exc

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
+import asyncpg
 from fastapi import Depends, Request
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError
@@ -19,6 +20,8 @@ from sqlalchemy.ext.asyncio import (
 
 from landmarket.core.config import Settings
 from landmarket.core.errors import ServiceUnavailable
+from landmarket.db.readpool import PoolClosed
+from landmarket.db.readpool import PoolTimeout as ReadPoolTimeout
 
 
 def async_url(url: str) -> str:
@@ -87,8 +90,10 @@ _SERVER_UNAVAILABLE = frozenset({"57P01", "57P02", "57P03", "53300"})
 def is_outage(exc: BaseException) -> bool:
     """Whether an error means the database is down, restarting or unreachable (the request
     may succeed later), not that the statement or its data were wrong."""
-    if isinstance(exc, (OSError, InterfaceError)):
-        return True  # refused, reset or timed out connecting; the driver's "connection closed"
+    if isinstance(exc, OSError | InterfaceError | asyncpg.InterfaceError):
+        # Refused, reset or timed out connecting; the driver's "connection closed" and
+        # "another operation is in progress" (a connection left mid-protocol by a failure).
+        return True
     if not isinstance(exc, DBAPIError):
         return False
     # Errors while connecting are not marked connection_invalidated: judge them by SQLSTATE.
@@ -112,24 +117,66 @@ def unavailable(detail: str) -> ServiceUnavailable:
     return ServiceUnavailable(detail, headers={"Retry-After": str(RETRY_AFTER_S)})
 
 
+def as_unavailable(exc: BaseException) -> ServiceUnavailable | None:
+    """The one translation of database trouble the client cannot fix into 503 + Retry-After
+    (None for anything else): the database is down, restarting or dropped the connection, a
+    statement ran over ``statement_timeout`` (the transaction is rolled back, so the pooled
+    connection is reused healthy), or no pooled connection came free within
+    ``db_pool_timeout_seconds``. Covers both pools: SQLAlchemy's (driver errors wrapped in
+    ``DBAPIError``) and ``db.readpool`` (bare asyncpg errors).
+
+    Installed as the app's error translator, so it applies wherever such an error surfaces,
+    also in code that opens its own session (the event feed, streams) or runs outside
+    FastAPI's dependencies (the OGC API).
+    """
+    if isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        return as_unavailable(exc.exceptions[0])  # from a task group (streams, middleware)
+    if isinstance(exc, PoolTimeout | ReadPoolTimeout):
+        return unavailable("All database connections are busy; try again shortly")
+    if isinstance(exc, PoolClosed):
+        return unavailable("The service is shutting down; try again shortly")
+    # SQLAlchemy's asyncpg adapter copies the SQLSTATE onto the exception it wraps.
+    source = exc.orig if isinstance(exc, DBAPIError) else exc
+    state = str(getattr(source, "sqlstate", None) or "")
+    if state == QUERY_CANCELED:
+        return unavailable(
+            "The query took too long and was cancelled; try again later or narrow it"
+        )
+    if is_outage(exc) or (isinstance(exc, asyncpg.PostgresError) and is_unavailable_state(state)):
+        return unavailable("The database is not reachable; try again shortly")
+    return None
+
+
 @asynccontextmanager
 async def outage_as_503() -> AsyncIterator[None]:
-    """The one translation of database trouble the client cannot fix into 503 + Retry-After
-    instead of 500: the database is down, dropped the connection, a statement ran over
-    ``statement_timeout`` (the transaction is rolled back, so the pooled connection is reused
-    healthy), or no pooled connection came free within ``db_pool_timeout_seconds``."""
+    """``as_unavailable`` for a block: its database trouble becomes the 503 right here (so a
+    dependency's transaction ends with a clean rollback before the response is rendered)."""
     try:
         yield
-    except PoolTimeout as exc:
-        raise unavailable("All database connections are busy; try again shortly") from exc
-    except (OSError, DBAPIError) as exc:
-        if is_query_canceled(exc):
-            raise unavailable(
-                "The query took too long and was cancelled; try again later or narrow it"
-            ) from exc
-        if is_outage(exc):
-            raise unavailable("The database is not reachable; try again shortly") from exc
-        raise
+    except (OSError, DBAPIError, PoolTimeout, asyncpg.InterfaceError, asyncpg.PostgresError) as exc:
+        problem = as_unavailable(exc)
+        if problem is None:
+            raise
+        raise problem from exc
+
+
+async def started(stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """``stream`` run up to its first chunk now, before any status is sent: a stream that opens
+    its own connection first (a server-side cursor) then answers a database that is away or
+    a full pool with the 503 like any request, instead of a 200 cut off after the headers."""
+    try:
+        first = await anext(stream)
+    except StopAsyncIteration:
+        first = None
+
+    async def rest() -> AsyncIterator[bytes]:
+        if first is None:
+            return
+        yield first
+        async for chunk in stream:
+            yield chunk
+
+    return rest()
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:

@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from landmarket.core.errors import NotFound
 from landmarket.db.geo import content_crs_header
 from landmarket.db.reads import read_pool
+from landmarket.db.session import started
 from landmarket.ogc import html, params, service, tiles
 from landmarket.ogc.collections import Collection
 from landmarket.ogc.links import GEOJSON, JSON, OPENAPI, SCHEMA, self_and_alternate
@@ -131,9 +132,8 @@ async def items(request: Request) -> Response:
     req = service.items_request(c, query, url, request.query_params)
     headers = content_crs_header(query.crs)
     if fmt == "json" and service.streams(req):
-        return StreamingResponse(
-            service.items_stream(_stream_engine(request), req), media_type=GEOJSON, headers=headers
-        )
+        stream = await started(service.items_stream(_stream_engine(request), req))
+        return StreamingResponse(stream, media_type=GEOJSON, headers=headers)
     body, features = await service.items_page(read_pool(request), req)
     if fmt == "html":
         links = json.loads(body[body.rindex(',"links":') + 9 : -1])

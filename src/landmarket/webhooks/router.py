@@ -8,14 +8,15 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from landmarket.auth import service as auth_service
+from landmarket.auth import keys
 from landmarket.auth.deps import BearerCredentials, Principal
-from landmarket.auth.principal import AuthPrincipal
 from landmarket.core.config import Settings
 from landmarket.core.errors import Unauthorized, problem_responses
 from landmarket.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
-from landmarket.db.session import SessionDep
+from landmarket.core.ratelimit import mark_verified
+from landmarket.db.session import SessionDep, outage_as_503
 from landmarket.webhooks import service
+from landmarket.webhooks.feed_listener import PollGate
 from landmarket.webhooks.models import DeliveryState
 from landmarket.webhooks.schemas import (
     DeliveryRead,
@@ -153,22 +154,16 @@ async def redeliver(
     return await service.redeliver(session, principal, webhook_id, delivery_id)
 
 
-async def _authenticate(
-    maker: async_sessionmaker[AsyncSession], credentials: BearerCredentials
-) -> AuthPrincipal:
-    # Not the Principal dependency: that would hold a pooled connection for the whole wait.
-    if credentials is None:
-        raise Unauthorized("An API key is required: send `Authorization: Bearer <api key>`")
-    async with maker() as session, session.begin():
-        return await auth_service.authenticate(session, credentials.credentials.strip())
-
-
 @router.get(
     "/events",
     response_model=EventFeed,
     summary="The caller's own event feed (the webhook payloads), oldest first; "
     "long-polls up to `wait` seconds when there is nothing new",
-    responses=problem_responses(401, 422),
+    description="A waiting request holds no database connection: it is woken when the "
+    "caller's organisation gets an event. At most `LANDMARKET_EVENT_FEED_MAX_POLLS_PER_KEY` "
+    "requests per API key at once (per API process); one more is answered 429 with "
+    "`Retry-After`. A key revoked while a request waits gets 401 instead of later events.",
+    responses=problem_responses(401, 422, 429, 503),
 )
 async def list_events(
     request: Request,
@@ -181,9 +176,24 @@ async def list_events(
     ] = 0,
     limit: Limit = DEFAULT_LIMIT,
 ) -> EventFeed:
+    if credentials is None:
+        raise Unauthorized("An API key is required: send `Authorization: Bearer <api key>`")
+    secret = credentials.credentials.strip()
     maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    principal = await _authenticate(maker, credentials)
-    max_wait = _settings(request).event_feed_max_wait_seconds
-    return await service.feed(
-        maker, principal, after=after, wait=wait, limit=limit, max_wait=max_wait
-    )
+    settings = _settings(request)
+    gate: PollGate = request.app.state.feed_gate
+    # The cap first: a flood of polls with one key is refused before it reaches the database.
+    # Not the Principal dependency: that would hold a pooled connection for the whole wait.
+    with gate.enter(keys.digest(secret)):
+        async with outage_as_503():
+            return await service.feed(
+                maker,
+                secret,
+                after=after,
+                wait=wait,
+                limit=limit,
+                max_wait=settings.event_feed_max_wait_seconds,
+                listener=request.app.state.feed_listener,
+                poll_seconds=settings.event_feed_poll_seconds,
+                verified=lambda principal: mark_verified(request, principal.key_id),
+            )

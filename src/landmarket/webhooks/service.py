@@ -6,14 +6,16 @@ Other organisations' webhooks answer 404 exactly as if they did not exist.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from landmarket.auth import service as auth_service
 from landmarket.auth.principal import AuthPrincipal
 from landmarket.core.config import Settings
 from landmarket.core.errors import Conflict, FieldError, NotFound, ValidationFailed
@@ -29,6 +31,7 @@ from landmarket.core.pagination import (
 from landmarket.webhooks import queue, ssrf
 from landmarket.webhooks import repository as repo
 from landmarket.webhooks.events import BY_KIND, EventType
+from landmarket.webhooks.feed_listener import FeedListener, woken_within
 from landmarket.webhooks.models import DeliveryState, WebhookSubscription
 from landmarket.webhooks.schemas import (
     DeliveryRead,
@@ -42,7 +45,7 @@ from landmarket.webhooks.schemas import (
 )
 from landmarket.webhooks.signing import new_secret
 
-FEED_POLL_SECONDS = 0.5
+FEED_RECHECK_SECONDS = 0.05
 
 
 def _read(sub: WebhookSubscription) -> WebhookRead:
@@ -284,29 +287,56 @@ def _feed_cursor(after: str | None) -> tuple[int, int] | None:
 
 async def feed(
     maker: async_sessionmaker[AsyncSession],
-    principal: AuthPrincipal,
+    secret: str,
     *,
     after: str | None,
     wait: float,
     limit: int,
     max_wait: float,
+    listener: FeedListener,
+    poll_seconds: float,
+    verified: Callable[[AuthPrincipal], None],
 ) -> EventFeed:
-    """The caller's events after the cursor; with ``wait`` (at most ``max_wait``), polls until
-    some arrive.
+    """The events of the organisation of the API key ``secret`` after the cursor; with
+    ``wait`` (at most ``max_wait``), waits until some arrive.
 
-    Each poll is its own short transaction, so a long-polling client holds no database
-    connection while it waits.
+    Each read is its own short transaction (the first one also authenticates the key: one
+    connection checkout per poll, not two); in between, the poll sleeps on the listener's
+    wake-up for its organisation (a notification when events are committed) and holds no
+    database connection. It reads anyway every ``poll_seconds`` (jittered).
     """
-    key = _feed_cursor(after)
     deadline = time.monotonic() + min(wait, max_wait)
-    while True:
-        async with maker() as session, session.begin():
-            events = list(await repo.feed(session, principal.org_id, after=key, limit=limit))
-        if events or time.monotonic() >= deadline:
-            break
-        # Jitter spreads many waiting clients over the interval instead of polling in step.
-        pause = FEED_POLL_SECONDS * random.uniform(0.5, 1.5)  # noqa: S311
-        await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+    principal: AuthPrincipal | None = None
+    key: tuple[int, int] | None = None
+    # After a notification: how soon to look again if the read found nothing yet. The feed
+    # only shows events once every older transaction has ended, so a notified event can
+    # take a moment to appear; then it looks again soon (doubling), not after poll_seconds.
+    recheck: float | None = None
+    with contextlib.ExitStack() as stack:
+        woken = asyncio.Event()  # the listener's, once the organisation is known
+        while True:
+            woken.clear()
+            async with maker() as session, session.begin():
+                if principal is None:
+                    principal = await auth_service.authenticate(session, secret)
+                    verified(principal)
+                    key = _feed_cursor(after)
+                    # Before the first read: a notification during it is not missed.
+                    woken = stack.enter_context(listener.waiting(principal.org_id))
+                events = list(await repo.feed(session, principal.org_id, after=key, limit=limit))
+                # After the read, in a later snapshot: an event it returned was committed
+                # before this check began, so a key revoked before that commit is refused
+                # here, also when the poll began before the revocation.
+                await auth_service.ensure_still_valid(session, principal)
+            left = deadline - time.monotonic()
+            if events or left <= 0:
+                break
+            if recheck is None:
+                pause = poll_seconds * random.uniform(0.8, 1.2)  # noqa: S311 (spreads looks)
+            else:
+                pause, recheck = recheck, (recheck * 2 if recheck * 2 < poll_seconds else None)
+            if woken.is_set() or await woken_within(woken, min(pause, left)):
+                recheck = FEED_RECHECK_SECONDS
     if events:
         key = (events[-1].xid, events[-1].seq)
     return EventFeed(
