@@ -1,7 +1,8 @@
 """CSV: UTF-8 with BOM (so spreadsheets detect the encoding), comma or semicolon separated.
 
 With semicolons (German spreadsheet defaults) numbers also get a decimal comma, as those
-spreadsheets expect; the separator never collides because the csv module quotes.
+spreadsheets expect; the separator never collides because the csv module quotes. Headers are
+labels with units in the requested language, enum values their names (``exporters.labels``).
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ import io
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+from landmarket.core.i18n import Lang
 from landmarket.reports.exporters.cells import csv_value
-from landmarket.reports.suppression import SUPPRESSED
+from landmarket.reports.exporters.labels import header, table_columns, table_values, yes_no
 from landmarket.reports.tables import Table
 
 BOM = "\ufeff"
-TOTAL = "total"
 
 
 class CsvWriter:
@@ -38,17 +39,19 @@ class CsvWriter:
         return text
 
 
-def table_rows(table: Table) -> Iterator[list[Any]]:
-    names = [c.name for c in table.columns]
-    suppressible = table.has_confidential
-    yield names + ([SUPPRESSED] if suppressible else [])
-    for row in table.all_rows():
-        values = [row.get(n) for n in names]
-        if row is table.total:
-            values[0] = TOTAL
-        yield values + ([row.get(SUPPRESSED)] if suppressible else [])
+def for_csv(value: Any, lang: Lang) -> Any:
+    """Booleans as words of the language (``ja``/``nein``); everything else as it is."""
+    return yes_no(value, lang) if isinstance(value, bool) else value
 
 
-def table_csv(table: Table, semicolon: bool) -> bytes:
+def table_rows(table: Table, lang: Lang) -> Iterator[list[Any]]:
+    """The header (labels with units), the groups, then the total; enum names, rounded
+    numbers, shares in percent."""
+    yield header(table_columns(table), lang)
+    for values in table_values(table, lang, percent=True):
+        yield [for_csv(v, lang) for v in values]
+
+
+def table_csv(table: Table, semicolon: bool, lang: Lang) -> bytes:
     writer = CsvWriter(semicolon)
-    return (BOM + writer.rows(table_rows(table))).encode("utf-8")
+    return (BOM + writer.rows(table_rows(table, lang))).encode("utf-8")
