@@ -271,7 +271,7 @@ def outer_rings(wkb: bytes) -> list[Any]:
             pos += 16 * npoints
         return pos
 
-    order, kind, count = header(0)
+    _order, kind, count = header(0)
     if kind == WKB_POLYGON:
         polygon(0)
     elif kind == WKB_MULTIPOLYGON:
