@@ -242,10 +242,11 @@ async def test_every_export_carries_every_public_plot_field(
         assert one[name] == api.json()["properties"][name], name
 
     labels = {cat.column_label(n, "de") for n in PUBLIC | EXTRA}
-    csv_header = _csv(
-        (await _get(client, rworld.admin, "/v1/exports/plots", format="csv")).content
-    )[0]
+    csv_body = (await _get(client, rworld.admin, "/v1/exports/plots", format="csv")).content
+    csv_header = _csv(csv_body)[0]
     assert set(csv_header) == labels and len(csv_header) == len(PUBLIC | EXTRA)
+    fibre = csv_header.index("Glasfaser")
+    assert {r[fibre] for r in _csv(csv_body)[1:]} <= {"ja", "nein"}
     xlsx = await _get(client, rworld.admin, "/v1/exports/plots", format="xlsx")
     sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content))["Flächen"]
     assert {c.value for c in sheet[1]} == labels
@@ -254,6 +255,12 @@ async def test_every_export_carries_every_public_plot_field(
     path.write_bytes((await _get(client, rworld.admin, "/v1/exports/plots", format="gpkg")).content)
     fields = set(pyogrio.read_info(path, layer="plots")["fields"])
     assert fields == PUBLIC | EXTRA
+
+
+def _ogrinfo(path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["ogrinfo", "-al", "-so", str(path)], capture_output=True, text=True, timeout=60
+    )
 
 
 async def test_geopackage_is_version_1_2_and_reads_without_warnings(
@@ -268,9 +275,7 @@ async def test_geopackage_is_version_1_2_and_reads_without_warnings(
         with sqlite3.connect(file) as db:
             assert db.execute("PRAGMA application_id").fetchone()[0] == GPKG_APPLICATION_ID
             assert db.execute("PRAGMA user_version").fetchone()[0] == GPKG_1_2
-        out = subprocess.run(
-            ["ogrinfo", "-al", "-so", str(file)], capture_output=True, text=True, timeout=60
-        )
+        out = _ogrinfo(file)
         assert out.returncode == 0 and "Warning" not in out.stderr, out.stderr
 
 

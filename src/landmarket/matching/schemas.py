@@ -23,7 +23,26 @@ class ExplanationItem(ReadModel):
     value: Any = Field(description="The plot's value for this criterion")
     score: float | None = Field(description="0-1")
     weight: float = Field(description="0-10; the effective weight (defaults filled in)")
-    reason: str
+    reason: str = Field(description="English, stable: what the value was compared with")
+    unit: str | None = Field(
+        default=None, description="Unit of `value`: m2, km, eur_m2 (sale; rent per month), date"
+    )
+    limit: Any = Field(
+        default=None,
+        description="The requirement's limit the value was measured against (area range, "
+        "maximum distance or the 30 km home scale, budget, needed-by date)",
+    )
+    basis: str | None = Field(
+        default=None,
+        description="Which reason applies: area in_range|partial; distance anchor|home|none; "
+        "price on_request|budget|typical; availability now|later; reactivation "
+        "reuse|infill|none",
+    )
+    text: str | None = Field(
+        default=None,
+        description="The reason as a sentence with value, unit and limit, in the language of "
+        "`lang` or Accept-Language (de by default)",
+    )
 
 
 class PlotSummary(ReadModel):

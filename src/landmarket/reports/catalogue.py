@@ -282,7 +282,7 @@ COLUMN_ENUM: dict[str, str] = {
 
 def enum_label(column: str, value: str, lang: Lang) -> str:
     """The name of ``value`` in column ``column``; unknown values are shown as they are."""
-    names = ENUMS.get(COLUMN_ENUM.get(column, ""), {}).get(value)
+    names = ENUMS.get(COLUMN_ENUM.get(column, column), {}).get(value)
     if names is None:
         return value
     return names[0] if lang == "de" else names[1]
@@ -527,6 +527,62 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "kf.interest": ("Interessensbekundungen", "Interest expressed"),
     "kf.unmet": ("Gesuche ohne jeden Treffer", "Requirements without any match"),
+    # match explanations (matching.explain_text): the value, its unit and the limit
+    "match.area.in_range": (
+        "Fläche {value} m² liegt im gesuchten Bereich von {min} bis {max} m²",
+        "Area {value} m² is within the requested {min} to {max} m²",
+    ),
+    "match.area.partial": (
+        "Fläche {value} m² ist größer als die gesuchten höchstens {max} m², aber teilbar: "
+        "ein Teil passt",
+        "Area {value} m² is larger than the requested maximum of {max} m² but divisible: "
+        "a part fits",
+    ),
+    "match.distance.anchor": (
+        "{value} km vom gewünschten Standort entfernt; gesucht im Umkreis von {limit} km",
+        "{value} km from the chosen location; searched within {limit} km",
+    ),
+    "match.distance.home": (
+        "{value} km von der Heimatgemeinde entfernt; bewertet bis {limit} km",
+        "{value} km from the home municipality; scored up to {limit} km",
+    ),
+    "match.distance.none": (
+        "Kein Standort und keine Heimatgemeinde angegeben: Entfernung nicht gewichtet",
+        "No location and no home municipality given: distance not weighted",
+    ),
+    "match.price.on_request": ("Preis auf Anfrage", "Price on request"),
+    "match.price.budget": (
+        "{prices}; Budget höchstens {limits}",
+        "{prices}; budget at most {limits}",
+    ),
+    "match.price.typical": (
+        "{prices}; ohne Budget mit regional üblichen Preisen verglichen ({limits})",
+        "{prices}; no budget given: compared with typical regional prices ({limits})",
+    ),
+    "match.price.sale": ("Kaufpreis {value} €/m²", "sale price {value} €/m²"),
+    "match.price.rent": ("Miete {value} €/m² je Monat", "rent {value} €/m² per month"),
+    "match.availability.now": ("Sofort verfügbar", "Available now"),
+    "match.availability.later": ("Verfügbar ab {date}", "Available from {date}"),
+    "match.availability.needed": ("benötigt bis {date}", "needed by {date}"),
+    "match.infra.fibre": ("Glasfaser: {value}", "fibre: {value}"),
+    "match.infra.broadband": ("Breitband: {value}", "broadband: {value}"),
+    "match.infra.transit": ("ÖPNV-Halt: {value}", "transit stop: {value}"),
+    "match.infra.motorway": ("Autobahn: {value}", "motorway: {value}"),
+    "match.infra.rail": ("Gleisanschluss: {value}", "rail siding: {value}"),
+    "match.infra.unknown": ("unbekannt", "unknown"),
+    "match.reactivation.reuse": (
+        "{category}: Wiedernutzung einer Brache oder eines Leerstands",
+        "{category}: reactivates a brownfield or vacant building",
+    ),
+    "match.reactivation.infill": (
+        "{category}: Innenentwicklung",
+        "{category}: inner development",
+    ),
+    "match.reactivation.none": (
+        "{category}: keine Wiedernutzungsfläche",
+        "{category}: not a reactivation site",
+    ),
+    "match.no_category": ("Kategorie unbekannt", "Category unknown"),
 }
 
 
