@@ -5,8 +5,6 @@ machine names and values."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from datetime import date, datetime
-from functools import partial
 from typing import Any
 
 from landmarket.core.i18n import Lang
@@ -25,44 +23,40 @@ def yes_no(value: bool, lang: Lang) -> str:
     return cat.enum_label("bool", str(value).lower(), lang)
 
 
-def person_value(column: Column, value: Any, lang: Lang, *, percent: bool) -> Any:
-    """A cell value for people. ``percent``: shares as percentages (CSV); otherwise shares stay
-    fractions and a spreadsheet's percent format shows them."""
-    if value is None:
-        return None
-    if column.name in cat.COLUMN_ENUM and isinstance(value, str):
-        return cat.enum_label(column.name, value, lang)
-    if isinstance(value, bool):
-        return value
-    if column.kind == "float" and isinstance(value, int | float):
-        places = cat.digits(column.name)
-        if cat.is_share(column.name):
-            return round(100.0 * value, places) if percent else round(value, places + 2)
-        return round(float(value), places)
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    if isinstance(value, datetime | date):
-        return value
-    return value
-
-
 Convert = Callable[[Any], Any]
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
+def converter(column: Column, lang: Lang, *, percent: bool) -> Convert:
+    """How a column's values are shown to people, decided once per column (an export
+    converts millions of cells): enum names, numbers rounded to the column's decimals,
+    lists joined. ``percent``: shares as percentages (CSV); otherwise shares stay fractions
+    and the spreadsheet's percent format shows them."""
+    if column.name in cat.COLUMN_ENUM:
+        names = cat.enum_labels(column.name, lang) or {}
+        return lambda v: names.get(v, v) if isinstance(v, str) else v
+    if column.kind == "float":
+        places = cat.digits(column.name)
+        if cat.is_share(column.name):
+            if percent:
+                return lambda v: None if v is None else round(100.0 * v, places)
+            places += 2
+        return lambda v: None if v is None else round(v, places)
+    if column.kind == "list":
+        return lambda v: None if v is None else ", ".join(str(x) for x in v)
+    return _same
+
+
 def converters(columns: Sequence[Column], lang: Lang, *, percent: bool) -> list[Convert]:
-    """``person_value`` per column, decided once (a plot export converts millions of cells:
-    only the columns that change anything get a function call per cell)."""
+    return [converter(c, lang, percent=percent) for c in columns]
 
-    def same(value: Any) -> Any:
-        return value
 
-    out: list[Convert] = []
-    for column in columns:
-        if column.name in cat.COLUMN_ENUM or column.kind in ("float", "list"):
-            out.append(partial(person_value, column, lang=lang, percent=percent))
-        else:
-            out.append(same)
-    return out
+def person_value(column: Column, value: Any, lang: Lang, *, percent: bool) -> Any:
+    """One cell value for people (see ``converter``)."""
+    return converter(column, lang, percent=percent)(value)
 
 
 def table_columns(table: Table) -> list[Column]:
@@ -73,8 +67,9 @@ def table_columns(table: Table) -> list[Column]:
 def table_values(table: Table, lang: Lang, *, percent: bool) -> Iterator[list[Any]]:
     """Rows of person values; the total row's first cell says ``Summe``/``Total``."""
     columns = table_columns(table)
+    convert = [(c.name, converter(c, lang, percent=percent)) for c in columns]
     for row in table.all_rows():
-        values = [person_value(c, row.get(c.name), lang, percent=percent) for c in columns]
+        values = [f(row.get(name)) for name, f in convert]
         if row is table.total:
             values[0] = cat.text("total", lang)
         yield values
