@@ -10,9 +10,10 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, date, datetime
 from typing import Any
 
-from landmarket.core.i18n import Lang
+from landmarket.core.i18n import Lang, fmt_date
 from landmarket.reports.exporters.cells import csv_value
 from landmarket.reports.exporters.labels import header, table_columns, table_values, yes_no
 from landmarket.reports.tables import Table
@@ -40,8 +41,16 @@ class CsvWriter:
 
 
 def for_csv(value: Any, lang: Lang) -> Any:
-    """Booleans as words of the language (``ja``/``nein``); everything else as it is."""
-    return yes_no(value, lang) if isinstance(value, bool) else value
+    """Booleans as words of the language (``ja``/``nein``), dates and times as people write
+    them (``03.12.2026``, ``03.12.2026 17:12`` in UTC); everything else as it is."""
+    if isinstance(value, bool):
+        return yes_no(value, lang)
+    if isinstance(value, datetime):
+        utc = value.astimezone(UTC) if value.tzinfo else value
+        return f"{fmt_date(utc, lang)} {utc:%H:%M}"
+    if isinstance(value, date):
+        return fmt_date(value, lang)
+    return value
 
 
 def table_rows(table: Table, lang: Lang) -> Iterator[list[Any]]:

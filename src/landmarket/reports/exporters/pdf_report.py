@@ -186,23 +186,42 @@ def _say(ax: Axes, text: str) -> None:
     )
 
 
+def _tick(value: float, lang: Lang) -> str:
+    """Axis ticks with as few decimals as they need (0; 0,25; 0,5; 1; ...)."""
+    places = next((d for d in (0, 1, 2) if abs(round(value, d) - value) < 1e-9), 2)
+    return fmt_number(value, places, lang)
+
+
 def _charts(data: PdfInput) -> Figure:
     lang = data.lang
     fig = _page(data, t(data, "pdf.charts"), 3)
     left = fig.add_axes((0.2, 0.1, 0.33, 0.76))
     rows = sorted(data.supply.rows, key=lambda r: r["area_ha"] or 0.0, reverse=True)[:TOP]
     rows = [r for r in rows if r["area_ha"]]
-    fmt = FuncFormatter(lambda v, _pos: fmt_number(v, 0, lang))
+    fmt = FuncFormatter(lambda v, _pos: _tick(v, lang))
     if rows:
         rows.reverse()
+        # Fixed slots, the largest on top: a region of two municipalities gets bars as thick
+        # as one of twenty-five, not two bars filling the page.
+        slots = max(len(rows), 12)
+        ys = list(range(slots - len(rows), slots))
         names = [r["municipality"] for r in rows]
-        left.barh(names, [r["area_ha"] for r in rows], color="#9ecae1", label=t(data, "pdf.listed"))
         left.barh(
-            names,
+            ys,
+            [r["area_ha"] for r in rows],
+            height=0.7,
+            color="#9ecae1",
+            label=t(data, "pdf.listed"),
+        )
+        left.barh(
+            ys,
             [r["available_now_area_ha"] for r in rows],
+            height=0.7,
             color="#3182bd",
             label=t(data, "pdf.available_now"),
         )
+        left.set_yticks(ys, names)
+        left.set_ylim(-0.6, slots - 0.4)
         left.set_xlabel(t(data, "pdf.hectares"))
         left.xaxis.set_major_formatter(fmt)
         left.legend(loc="lower right", fontsize=9)
@@ -223,7 +242,7 @@ def _charts(data: PdfInput) -> Figure:
         _say(right, t(data, "pdf.all_suppressed", k=MIN_COMPANIES))
     else:
         classes = [cat.enum_label("size_class", r["size_class"], lang) for r in demand]
-        bars = right.bar(classes, [c or 0 for c in counts], color="#e6550d")
+        bars = right.bar(classes, [c or 0 for c in counts], width=0.6, color="#e6550d")
         for bar, count in zip(bars, counts, strict=True):
             right.annotate(
                 number(count, lang),
@@ -421,7 +440,7 @@ def map_figure(data: PdfInput, n: int = 4) -> tuple[Figure, MapLabels]:
     cax = fig.add_axes((0.72, 0.84, 0.24, 0.02))
     bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), cax=cax, orientation="horizontal")
     bar.set_label(t(data, "pdf.map_scale"), fontsize=9)
-    bar.ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: fmt_number(v, 0, data.lang)))
+    bar.ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: _tick(v, data.lang)))
     bar.ax.tick_params(labelsize=8)
     labels = MapLabels([], [])
     if labelled:
