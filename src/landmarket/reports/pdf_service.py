@@ -6,7 +6,7 @@ import asyncio
 from datetime import date
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from landmarket.core.i18n import Lang, fmt_number
 from landmarket.reports import catalogue as cat
@@ -77,7 +77,30 @@ def supply_by_municipality(areas: Table) -> Table:
     return Table("supply", columns, rows, {"ags": None, "municipality": None, **total})
 
 
-async def regional_pdf(session: AsyncSession, scope: Scope, today: date, lang: Lang) -> bytes:
+async def _flows_and_unmet(session: AsyncSession, scope: Scope) -> tuple[Table, Table]:
+    flows = (await service.flows(session, scope)).table("flows")
+    unmet = (await service.unmet_demand(session, scope)).table("unmet_by_rule")
+    return flows, unmet
+
+
+async def _on_own_connection(
+    maker: async_sessionmaker[AsyncSession], scope: Scope
+) -> tuple[Table, Table]:
+    async with maker() as other, other.begin():
+        return await _flows_and_unmet(other, scope)
+
+
+async def regional_pdf(
+    session: AsyncSession,
+    scope: Scope,
+    today: date,
+    lang: Lang,
+    maker: async_sessionmaker[AsyncSession] | None = None,
+) -> bytes:
+    """``maker``: the flows and unmet-demand statements (the slowest two) then run on a
+    second connection while this one runs the others: PostgreSQL works on both at once.
+    Each connection reads its own snapshot; the figures of a report are read within the
+    same fraction of a second."""
     # matplotlib costs ~50 MB of memory: only processes that draw a PDF load it.
     from landmarket.reports.exporters.pdf_report import PdfInput, render_pdf
 
@@ -85,11 +108,16 @@ async def regional_pdf(session: AsyncSession, scope: Scope, today: date, lang: L
     # the supply report would aggregate the same plots again).
     large = scope.ags is None or len(scope.ags) > LARGE_SCOPE
     tolerance = SIMPLIFY_LARGE_M if large else SIMPLIFY_M
-    areas = await exports.municipalities_table(session, scope, "wkb", today, tolerance)
-    demand = (await service.demand(session, scope, "size_class")).table("demand")
-    matching = (await service.matching(session, scope)).table("matching").rows[0]
-    flows = (await service.flows(session, scope)).table("flows")
-    unmet = (await service.unmet_demand(session, scope)).table("unmet_by_rule")
+    parallel = asyncio.create_task(_on_own_connection(maker, scope)) if maker else None
+    try:
+        areas = await exports.municipalities_table(session, scope, "wkb", today, tolerance)
+        demand = (await service.demand(session, scope, "size_class")).table("demand")
+        matching = (await service.matching(session, scope)).table("matching").rows[0]
+        flows, unmet = await (parallel or _flows_and_unmet(session, scope))
+    except BaseException:
+        if parallel is not None:
+            parallel.cancel()
+        raise
     supply = supply_by_municipality(areas)
     figures = _figures(lang, supply.total or {}, matching, unmet.total or {})
     members = list(scope.ags) if scope.ags is not None else None

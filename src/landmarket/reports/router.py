@@ -6,14 +6,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from landmarket.auth.deps import Principal
 from landmarket.auth.schemas import Ags
 from landmarket.core.errors import problem_responses
 from landmarket.core.i18n import Lang, LangDep
 from landmarket.core.schemas import IsoDate
-from landmarket.db.session import SessionDep
+from landmarket.db.session import SessionDep, get_sessionmaker
 from landmarket.reports import scope as scopes
 from landmarket.reports import service
 from landmarket.reports.columns import DEMAND_KEYS, SUPPLY_KEYS
@@ -189,10 +189,10 @@ async def report_timeseries(
     responses={200: {"content": {"application/pdf": {}}}, **ERRORS},
 )
 async def report_regional_pdf(
-    principal: Principal, session: SessionDep, q: ScopeParams, lang: LangDep
+    request: Request, principal: Principal, session: SessionDep, q: ScopeParams, lang: LangDep
 ) -> Response:
     scope = await _scope(session, principal, q)
-    body = await regional_pdf(session, scope, date.today(), lang)
+    body = await regional_pdf(session, scope, date.today(), lang, get_sessionmaker(request))
     name = f"report-{scope.region or 'all'}-{date.today():%Y%m%d}.pdf"
     return Response(
         body,
