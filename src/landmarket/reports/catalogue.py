@@ -77,7 +77,7 @@ COLUMNS: dict[str, Label] = {
     "available_12_months_area_ha": L(
         "Verfügbar in 12 Monaten", "Available within 12 months", "ha", 1
     ),
-    "median_price_eur_per_m2": L("Kaufpreis (Median)", "Sale price (median)", "eur_m2", 0),
+    "median_price_eur_per_m2": L("Median-Kaufpreis", "Median sale price", "eur_m2", 0),
     "fibre_share": L("Anteil mit Glasfaser", "Share with fibre", "pct", 1),
     "transit_500m_share": L("Anteil ÖPNV-Halt ≤ 500 m", "Share transit stop ≤ 500 m", "pct", 1),
     "supply_plots": L("Flächen im Angebot", "Plots on offer"),
@@ -96,7 +96,7 @@ COLUMNS: dict[str, Label] = {
     "with_match_share": L("Anteil mit Treffer", "Share with a match", "pct", 1),
     "with_good_match": L("Gesuche mit gutem Treffer", "Requirements with a good match"),
     "with_good_match_share": L("Anteil mit gutem Treffer", "Share with a good match", "pct", 1),
-    "median_best_score": L("Bester Treffer (Median)", "Best match (median)", "score", 1),
+    "median_best_score": L("Median der besten Treffer", "Median best match", "score", 1),
     "cross_border_share": L(
         "Anteil über Gemeindegrenzen", "Share across municipal borders", "pct", 1
     ),
@@ -519,7 +519,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "kf.with_match": ("Gesuche mit Treffer", "Requirements with a match"),
     "kf.good_match": (
         "Gesuche mit gutem Treffer (ab {good} Punkten)",
-        "Requirements with a match scoring {good} or more",
+        "Requirements with a good match (score ≥ {good})",
     ),
     "kf.cross_border": (
         "Beste Treffer über Gemeindegrenzen",

@@ -142,12 +142,12 @@ def _style_table(table: Any, size: float, header_rows: int = 1) -> None:
 
 def _key_figures(data: PdfInput) -> Figure:
     fig = _page(data, t(data, "pdf.key_figures"), 2)
-    ax = fig.add_axes((0.04, 0.1, 0.44, 0.78))
+    ax = fig.add_axes((0.04, 0.1, 0.46, 0.78))
     ax.axis("off")
     table = ax.table(
         cellText=[[k, v] for k, v in data.key_figures],
         colLabels=[t(data, "pdf.key_figure"), t(data, "pdf.value")],
-        colWidths=[0.72, 0.28],
+        colWidths=[0.76, 0.24],
         loc="upper left",
         cellLoc="left",
     )
