@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from landmarket.core.schemas import ApiModel, ReadModel
 from landmarket.matching.models import InquiryOutcome, MatchState
@@ -76,7 +76,17 @@ class MatchPage(ReadModel):
     next_cursor: str | None
 
 
+# The service refuses a message or contact with any other state (422); the document says so,
+# so a client (or a fuzzer) reading the schema sends nothing it would refuse.
+_MESSAGE_WITH_INTEREST_ONLY: dict[str, Any] = {
+    "if": {"properties": {"state": {"not": {"const": "interest_expressed"}}}},
+    "then": {"properties": {"message": {"type": "null"}, "contact": {"type": "null"}}},
+}
+
+
 class MatchStateChange(ApiModel):
+    model_config = ConfigDict(json_schema_extra=_MESSAGE_WITH_INTEREST_ONLY)
+
     state: Literal["shortlisted", "dismissed", "interest_expressed"]
     message: Message | None = Field(
         default=None, description="With interest_expressed: shown to the plot's municipality"
