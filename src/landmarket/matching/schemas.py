@@ -155,7 +155,21 @@ class InquiryRead(ReadModel):
     state_changed_at: datetime | None
 
 
+# What the service enforces (422 otherwise), stated in the document: closed comes with an
+# outcome, in_contact without one.
+_OUTCOME_WITH_CLOSED: dict[str, Any] = {
+    "if": {"properties": {"state": {"const": "closed"}}, "required": ["state"]},
+    "then": {
+        "required": ["outcome"],
+        "properties": {"outcome": {"not": {"type": "null"}}},
+    },
+    "else": {"properties": {"outcome": {"type": "null"}}},
+}
+
+
 class InquiryUpdate(ApiModel):
+    model_config = ConfigDict(json_schema_extra=_OUTCOME_WITH_CLOSED)
+
     state: Literal["in_contact", "closed"]
     outcome: InquiryOutcome | None = Field(default=None, description="Required with closed")
     note: Message | None = None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import struct
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -30,6 +31,7 @@ from matplotlib.colors import Normalize, to_rgba
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
+from matplotlib.patches import Rectangle
 from matplotlib.patheffects import withStroke
 from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter, MaxNLocator
@@ -125,8 +127,6 @@ def _cover(data: PdfInput) -> Figure:
 
 
 def _rect(fig: Figure, xy: tuple[float, float], w: float, h: float, colour: str) -> Any:
-    from matplotlib.patches import Rectangle
-
     return Rectangle(xy, w, h, transform=fig.transFigure, facecolor=colour, edgecolor="none")
 
 
@@ -165,8 +165,6 @@ def _key_figures(data: PdfInput) -> Figure:
 
 
 def _wrap(text: str, width: int) -> str:
-    import textwrap
-
     return "\n".join(textwrap.wrap(text, width))
 
 
