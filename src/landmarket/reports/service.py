@@ -72,6 +72,18 @@ _EMPTY_SUPPLY = {c.name: (0 if c.kind == "int" else 0.0) for c in cols.SUPPLY} |
 _EMPTY_DEMAND = {c.name: (0 if c.kind == "int" else 0.0) for c in cols.DEMAND}
 
 
+def _check_empty(include_empty: bool, group_by: str, municipal: str) -> None:
+    """Zero rows exist for municipalities only; asked for with another grouping it is a
+    mistake worth saying (zoning has no list of "every" value of the scope)."""
+    if include_empty and group_by != municipal:
+        raise ValidationFailed(
+            f"include_empty lists every municipality: only with group_by={municipal}",
+            errors=[
+                FieldError(pointer="/query/include_empty", detail=f"only with group_by={municipal}")
+            ],
+        )
+
+
 async def _with_empty(
     session: AsyncSession, scope: Scope, rows: list[dict[str, Any]], zero: dict[str, Any]
 ) -> list[dict[str, Any]]:
@@ -92,9 +104,9 @@ async def supply(
 ) -> Report:
     """``include_empty`` (grouped by municipality): every municipality of the scope, with
     zeros where it lists no plot."""
+    _check_empty(include_empty, group_by, "municipality")
     await repo.without_jit(session)
     rows, total = await repo.supply(session, scope, group_by, today)
-    include_empty = include_empty and group_by == "municipality"
     if include_empty:
         rows = await _with_empty(session, scope, rows, _EMPTY_SUPPLY)
     columns = [*cols.SUPPLY_KEYS[group_by], *cols.SUPPLY]
@@ -107,9 +119,9 @@ async def demand(
     session: AsyncSession, scope: Scope, group_by: str, include_empty: bool = False
 ) -> Report:
     """``include_empty`` (grouped by home municipality): every municipality of the scope."""
+    _check_empty(include_empty, group_by, "home_municipality")
     await repo.without_jit(session)
     rows, total = await repo.demand(session, scope, group_by)
-    include_empty = include_empty and group_by == "home_municipality"
     if include_empty:
         rows = await _with_empty(session, scope, rows, _EMPTY_DEMAND)
     columns = [*cols.DEMAND_KEYS[group_by], *cols.DEMAND]
