@@ -7,7 +7,8 @@ On the dataset of ``benchmarks.dataset`` (built on first use, then reused), agai
 
 (a) every report (each ``group_by``), JSON, the dataset's region, admin key: warm-up, then
     ``--repeat`` timed requests each; median and max wall time (target: under 1 s); the CSV
-    and XLSX renderings of one report and the regional PDF are timed alongside;
+    and XLSX renderings of one report (XLSX: under 1 s) and the regional PDF (under 2 s) are
+    timed alongside;
 (b) the same reports' SQL alone (the service functions on a direct connection), for the
     ratio HTTP / SQL;
 (c) ``/v1/exports/plots`` in every format and ``/v1/exports/municipalities``: bytes, time,
@@ -49,6 +50,15 @@ from landmarket.reports import service
 from landmarket.reports.scope import Scope, resolve_unchecked
 
 REPORT_TARGET_S = 1.0
+# Issue 17: the national regional PDF (five pages with the map) under 2 s; every other
+# request, the XLSX of the supply report included, under REPORT_TARGET_S.
+PDF_TARGET_S = 2.0
+
+
+def target_s(label: str) -> float:
+    return PDF_TARGET_S if label.startswith("regional.pdf") else REPORT_TARGET_S
+
+
 RSS_TARGET_MB = 300.0
 SUPPLY = ["municipality", "district", "zoning", "category", "status", "ownership"]
 DEMAND = ["size_class", "emission_class", "sector", "home_municipality"]
@@ -187,6 +197,7 @@ def report(
     postgis: str,
 ) -> str:
     worst = max(t.max_s for t in http if t.label in sql)
+    missed = [t.label for t in http if t.max_s >= target_s(t.label)]
     peak = max(e.peak_rss_mb for e in exported)
     lines = [
         f"# Reports and exports benchmark ({dt.date.today().isoformat()})",
@@ -200,9 +211,9 @@ def report(
         "",
         "## Reports (JSON, admin key, region scope)",
         "",
-        f"Target: every report under {REPORT_TARGET_S:g} s. "
-        f"Slowest single request: {worst * 1000:.0f} ms "
-        f"({'met' if worst < REPORT_TARGET_S else 'MISSED'}).",
+        f"Target: every report under {REPORT_TARGET_S:g} s (the PDF under {PDF_TARGET_S:g} s). "
+        f"Slowest single request: {worst * 1000:.0f} ms; "
+        f"{'all met' if not missed else 'MISSED: ' + ', '.join(missed)}.",
         "",
         "| report | HTTP median ms | HTTP max ms | SQL + shaping median ms | HTTP / SQL |",
         "|---|---:|---:|---:|---:|",
@@ -278,8 +289,8 @@ def summary_rows(http: list[Timing], exported: list[Export], details: str) -> li
             t.label,
             "max ms of the timed requests",
             t.max_s * 1000,
-            target=f"< {REPORT_TARGET_S * 1000:g} ms",
-            met=t.max_s < REPORT_TARGET_S,
+            target=f"< {target_s(t.label) * 1000:g} ms",
+            met=t.max_s < target_s(t.label),
             details=details,
         )
         for t in http

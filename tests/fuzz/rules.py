@@ -61,8 +61,14 @@ REQUIREMENT = Rule(
     pointers=(r"/body/location/(municipalities/|area)", r"/body/area_max_m2$"),
 )
 SCOPE = Rule(
-    "agencies name one of their regions; municipalities lie in it; from <= to",
-    pointers=(r"/query/region$", r"/query/municipalities/", r"/query/from$"),
+    "agencies name one of their regions; municipalities lie in it; from <= to; "
+    "include_empty goes with grouping by municipality",
+    pointers=(
+        r"/query/region$",
+        r"/query/municipalities/",
+        r"/query/from$",
+        r"/query/include_empty$",
+    ),
 )
 WEBHOOK = Rule(
     "the URL resolves to a public address; event types and requirements are the caller's",

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import csv
 import io
-import json
+import re
 import shutil
 import subprocess
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import pytest
 from matplotlib import image
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from landmarket.core.i18n import fmt_number
 from tests.helpers import bearer
 from tests.matching.world import insert_plot
 from tests.reports.world import FRANKFURT, ORIGIN, ReportWorld
@@ -44,10 +46,15 @@ async def test_csv_comma_and_semicolon(client: httpx.AsyncClient, rworld: Report
     rows = _csv(r.content)
     data = (await _get(client, rworld.agency, "/v1/reports/supply", region="frm")).json()
     table = data["tables"][0]
-    assert rows[0] == [c["name"] for c in table["columns"]]
+    # Labels with units in German (the default), from the same catalogue as the JSON labels.
+    assert rows[0] == [
+        c["label"] + (f" ({c['unit']})" if c["unit"] else "") for c in table["columns"]
+    ]
+    assert rows[0][:4] == ["AGS", "Gemeinde", "Flächen", "Fläche (ha)"]
     assert len(rows) == 1 + len(table["rows"]) + 1  # header, groups, total
-    assert rows[-1][0] == "total"
-    assert float(rows[-1][3]) == pytest.approx(table["total"]["area_ha"])
+    assert rows[-1][0] == "Summe"
+    # Rounded to what a reader needs (0.1 ha), not 2761.501982469917.
+    assert rows[-1][3] == f"{table['total']['area_ha']:.1f}"
 
     r = await _get(
         client,
@@ -60,12 +67,21 @@ async def test_csv_comma_and_semicolon(client: httpx.AsyncClient, rworld: Report
     german = _csv(r.content, ";")
     assert german[0] == rows[0]
     # Decimal commas with semicolons: what German spreadsheets expect.
-    assert float(german[-1][3].replace(",", ".")) == pytest.approx(table["total"]["area_ha"])
+    assert float(german[-1][3].replace(",", ".")) == pytest.approx(
+        table["total"]["area_ha"], abs=0.05
+    )
 
     r = await _get(
         client, rworld.agency, "/v1/reports/flows", region="frm", format="csv", table="balance"
     )
-    assert _csv(r.content)[0][:2] == ["ags", "municipality"]
+    assert _csv(r.content)[0][:2] == ["AGS", "Gemeinde"]
+    r = await _get(
+        client, rworld.agency, "/v1/reports/flows", region="frm", format="csv", lang="en"
+    )
+    flows = _csv(r.content)
+    assert flows[0][:3] == ["Kind", "Origin (AGS)", "Home municipality"]
+    assert flows[0][-1] == "Suppressed"
+    assert {row[0] for row in flows[1:]} <= {"Best match", "Interest"}  # names, not codes
 
 
 def _convert_with_libreoffice(src: Path, outdir: Path) -> None:
@@ -102,36 +118,42 @@ async def test_xlsx_typed_cells_metadata_and_no_formulas(
         await insert_plot(session, FRANKFURT, x=x + 200 * i, y=y + 700, side=20, title=title)
     r = await _get(client, rworld.agency, "/v1/reports/flows", region="frm", format="xlsx")
     book = openpyxl.load_workbook(io.BytesIO(r.content))
-    assert book.sheetnames == ["flows", "balance", "metadata"]
-    meta = {row[0]: row[1] for row in book["metadata"].iter_rows(min_row=2, values_only=True)}
-    assert meta["region"] == "frm"
-    assert meta["generated_at"]
-    assert json.loads(meta["filters"])["region"] == "frm"
-    assert "GeoBasis-DE / BKG 2021" in meta["attribution_boundaries"]
-    balance = book["balance"]
+    assert book.sheetnames == ["Verflechtungen", "Saldo", "Angaben"]
+    meta = {row[0]: row[1] for row in book["Angaben"].iter_rows(min_row=2, values_only=True)}
+    assert meta["Bericht"] == "Verflechtungen zwischen Gemeinden"
+    assert meta["Gebiet"].startswith("FrankfurtRheinMain: alle ")
+    assert meta["Stand"].startswith(date.today().strftime("%d.%m.%Y"))
+    assert meta["Zeitraum (angelegt)"] == "gesamter Bestand"
+    assert "GeoBasis-DE / BKG 2021" in meta["Lizenz"]
+    assert "weniger als 3 Unternehmen" in meta["Geheimhaltung"]
+    # Sentences, not a dump of filter JSON or AGS codes.
+    assert not any(re.search(r"\d{8}|[{}\[\]]", str(v)) for v in meta.values())
+    balance = book["Saldo"]
     header = [c.value for c in balance[1]]
-    local = header.index("local")
+    local = header.index("Am Ort")
     values = [row[local] for row in balance.iter_rows(min_row=2, values_only=True)]
     assert values and all(v is None or isinstance(v, int | float) for v in values)
     assert any(isinstance(v, int | float) for v in values)
 
     r = await _get(client, rworld.agency, "/v1/exports/plots", region="frm", format="xlsx")
     book = openpyxl.load_workbook(io.BytesIO(r.content))
-    sheet = book["plots"]
+    sheet = book["Flächen"]
     header = [c.value for c in sheet[1]]
-    titles = [row[header.index("title")] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    titles = [
+        row[header.index("Bezeichnung")] for row in sheet.iter_rows(min_row=2, values_only=True)
+    ]
     for title in NASTY:
         assert "'" + title in titles
-    area = header.index("area_m2")
+    area = header.index("Fläche (m²)")
     for row in sheet.iter_rows(min_row=2):
         assert all(cell.data_type != "f" for cell in row)
         assert row[area].data_type == "n"
-    assert "metadata" in book.sheetnames
+    assert "Angaben" in book.sheetnames
 
     # CSV: the same neutralising.
     r = await _get(client, rworld.agency, "/v1/exports/plots", region="frm", format="csv")
     rows = _csv(r.content)
-    col = rows[0].index("title")
+    col = rows[0].index("Bezeichnung")
     for title in NASTY:
         assert "'" + title in [row[col] for row in rows[1:]]
 
@@ -197,20 +219,40 @@ async def test_pdf_renders_to_readable_pages(
     r = await _get(client, rworld.agency, "/v1/reports/regional.pdf", region="frm")
     assert r.headers["content-type"] == "application/pdf"
     assert r.content.startswith(b"%PDF")
+    assert r.headers["content-language"] == "de"
     pages = _pages(r.content, tmp_path)
-    assert len(pages) == 4
+    assert len(pages) == 5
     for page in pages:
         pixels = image.imread(page)
         ink = (pixels[..., :3].mean(axis=2) < 0.9).mean()
         assert ink > 0.01, f"{page.name} is (nearly) blank"
     text = pdf_text(r.content, tmp_path)
+    supply = (await _get(client, rworld.agency, "/v1/reports/supply", region="frm")).json()
+    total = supply["tables"][0]["total"]
     for expected in (
+        "Gewerbeflächen in der Region",
         "FrankfurtRheinMain",
-        "Key figure",
-        "Supply",
-        "Demand by size class",
-        "Available area per municipality",
+        f"Stand: {date.today():%d.%m.%Y}",
+        "Inhalt",
+        "Kennzahlen",
+        "Methode und Geheimhaltung",
+        "weniger als 3 Unternehmen",
+        "Angebot und Nachfrage",
+        "Nachfrage nach Größenklasse",
+        "Sofort verfügbare Fläche je Gemeinde",
+        "Verflechtungen und nicht bediente Nachfrage",
         "Frankfurt am Main",
+        "Seite 1 von 5",
+        "Seite 5 von 5",
+        # the key figures, formatted the German way
+        f"{fmt_number(total['area_ha'], 1, 'de')} ha",
+        f"{fmt_number(total['available_now_area_ha'], 1, 'de')} ha",
         "© GeoBasis-DE / BKG 2021 (Daten verändert)",
     ):
+        assert expected in text, expected
+    assert "suppressed" not in text and "Key figure" not in text
+
+    r = await _get(client, rworld.agency, "/v1/reports/regional.pdf", region="frm", lang="en")
+    text = pdf_text(r.content, tmp_path)
+    for expected in ("Key figures", f"As of {date.today().isoformat()}", "Page 2 of 5"):
         assert expected in text, expected

@@ -19,6 +19,7 @@ from landmarket.matching.rules import match_rules
 from landmarket.reports import unmet_repository
 from tests.helpers import bearer
 from tests.matching.world import lonlat_ring
+from tests.reports.test_formats import pdf_text
 from tests.reports.world import FRANKFURT, OFFENBACH, ORIGIN, ReportWorld
 
 
@@ -139,6 +140,13 @@ async def test_cli_writes_the_pdf(
     )
     assert result.exit_code == 0, result.output
     assert out.read_bytes().startswith(b"%PDF")
+    assert "Kennzahlen" in pdf_text(out.read_bytes(), tmp_path)  # German by default
+    args = ["report", "--region", "frm", "--out", str(out), "--lang", "en"]
+    result = await asyncio.to_thread(_invoke, database_url, args)
+    assert result.exit_code == 0, result.output
+    assert "Key figures" in pdf_text(out.read_bytes(), tmp_path)
+    result = await asyncio.to_thread(_invoke, database_url, [*args[:-1], "fr"])
+    assert result.exit_code == 2 and "--lang" in result.output
     result = await asyncio.to_thread(_invoke, database_url, ["report", "--region", "nope"])
     assert result.exit_code == 1 and "No region 'nope'" in result.output
 

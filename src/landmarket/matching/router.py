@@ -12,9 +12,11 @@ from landmarket.auth.deps import Principal, require_kinds
 from landmarket.auth.models import OrgKind
 from landmarket.auth.principal import AuthPrincipal
 from landmarket.core.errors import problem_responses
+from landmarket.core.i18n import LangDep
 from landmarket.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from landmarket.db.session import SessionDep
 from landmarket.matching import service
+from landmarket.matching.explain_text import with_texts
 from landmarket.matching.models import MatchState
 from landmarket.matching.repository import MatchFilter
 from landmarket.matching.schemas import (
@@ -54,6 +56,7 @@ async def list_matches(
     request: Request,
     principal: Principal,
     session: SessionDep,
+    lang: LangDep,
     min_score: Annotated[float | None, Query(ge=0, le=100)] = None,
     cross_border: Annotated[bool | None, Query()] = None,
     include_stale: Annotated[
@@ -76,7 +79,10 @@ async def list_matches(
         cursor=cursor,
         limit=limit,
     )
-    # The items arrive as one JSON array built in PostGIS; only the envelope is added here.
+    # The items arrive as one JSON array built in PostGIS; added here: the envelope and each
+    # explanation's sentence in the reader's language.
+    items_json = with_texts(page.items_json, lang, geojson)
+    headers = {"Content-Language": lang, "Vary": "Accept, Accept-Language"}
     if geojson:
         links: list[dict[str, Any]] = [{"href": str(request.url), "rel": "self"}]
         if next_cursor:
@@ -84,13 +90,13 @@ async def list_matches(
             links.append({"href": href, "rel": "next", "type": GEOJSON})
         body = (
             '{"type":"FeatureCollection","features":'
-            + page.items_json
+            + items_json
             + f',"numberReturned":{page.count},"next_cursor":{json.dumps(next_cursor)}'
             + f',"links":{json.dumps(links)}}}'
         )
-        return Response(body, media_type=GEOJSON)
-    body = f'{{"items":{page.items_json},"next_cursor":{json.dumps(next_cursor)}}}'
-    return Response(body, media_type="application/json")
+        return Response(body, media_type=GEOJSON, headers=headers)
+    body = f'{{"items":{items_json},"next_cursor":{json.dumps(next_cursor)}}}'
+    return Response(body, media_type="application/json", headers=headers)
 
 
 @router.patch(

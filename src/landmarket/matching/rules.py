@@ -421,6 +421,64 @@ def explanation(stored: Any, distance_km: Any, partial: Any) -> ColumnElement[An
             else_=literal("not a reactivation site"),
         ),
     }
+    # For people and clients: the unit of the value, the requirement's limit it was measured
+    # against, and which variant of the reason applies (a stable code; ``explain_text``
+    # words it in German or English).
+    units: dict[str, Any] = {
+        "area": literal("m2"),
+        "distance": literal("km"),
+        "price": literal("eur_m2"),
+        "availability": literal("date"),
+        "infrastructure": null(),
+        "reactivation": null(),
+    }
+    limits: dict[str, Any] = {
+        "area": func.jsonb_build_object(
+            literal("area_min_m2"), R.area_min_m2, literal("area_max_m2"), R.area_max_m2
+        ),
+        "distance": case(
+            (R.anchor.is_not(None), R.max_distance_km),
+            (distance_km.is_not(None), _f(sc.HOME_DISTANCE_SCALE_KM)),
+        ),
+        "price": func.jsonb_build_object(
+            literal("max_price_eur_per_m2"),
+            R.max_price_eur_per_m2,
+            literal("max_rent_eur_per_m2_month"),
+            R.max_rent_eur_per_m2_month,
+        ),
+        "availability": R.needed_by,
+        "infrastructure": null(),
+        "reactivation": null(),
+    }
+    bases: dict[str, Any] = {
+        "area": case((~partial, literal("in_range")), else_=literal("partial")),
+        "distance": case(
+            (R.anchor.is_not(None), literal("anchor")),
+            (distance_km.is_not(None), literal("home")),
+            else_=literal("none"),
+        ),
+        "price": case(
+            (
+                and_(P.price_eur_per_m2.is_(None), P.rent_eur_per_m2_month.is_(None)),
+                literal("on_request"),
+            ),
+            (
+                or_(
+                    R.max_price_eur_per_m2.is_not(None),
+                    R.max_rent_eur_per_m2_month.is_not(None),
+                ),
+                literal("budget"),
+            ),
+            else_=literal("typical"),
+        ),
+        "availability": case((waiting == 0, literal("now")), else_=literal("later")),
+        "infrastructure": literal("infrastructure"),
+        "reactivation": case(
+            (P.category.in_([Category.brownfield, Category.vacant_building]), literal("reuse")),
+            (P.category == Category.infill_gap, literal("infill")),
+            else_=literal("none"),
+        ),
+    }
     return func.jsonb_build_array(
         *(
             func.jsonb_build_object(
@@ -434,6 +492,12 @@ def explanation(stored: Any, distance_km: Any, partial: Any) -> ColumnElement[An
                 stored[WEIGHT_AT[c]],
                 literal("reason"),
                 reasons[c],
+                literal("unit"),
+                units[c],
+                literal("limit"),
+                limits[c],
+                literal("basis"),
+                bases[c],
             )
             for c in sc.CRITERIA
         )

@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from landmarket.core.schemas import ApiModel, ReadModel
 from landmarket.matching.models import InquiryOutcome, MatchState
@@ -23,7 +23,26 @@ class ExplanationItem(ReadModel):
     value: Any = Field(description="The plot's value for this criterion")
     score: float | None = Field(description="0-1")
     weight: float = Field(description="0-10; the effective weight (defaults filled in)")
-    reason: str
+    reason: str = Field(description="English, stable: what the value was compared with")
+    unit: str | None = Field(
+        default=None, description="Unit of `value`: m2, km, eur_m2 (sale; rent per month), date"
+    )
+    limit: Any = Field(
+        default=None,
+        description="The requirement's limit the value was measured against (area range, "
+        "maximum distance or the 30 km home scale, budget, needed-by date)",
+    )
+    basis: str | None = Field(
+        default=None,
+        description="Which reason applies: area in_range|partial; distance anchor|home|none; "
+        "price on_request|budget|typical; availability now|later; reactivation "
+        "reuse|infill|none",
+    )
+    text: str | None = Field(
+        default=None,
+        description="The reason as a sentence with value, unit and limit, in the language of "
+        "`lang` or Accept-Language (de by default)",
+    )
 
 
 class PlotSummary(ReadModel):
@@ -57,7 +76,17 @@ class MatchPage(ReadModel):
     next_cursor: str | None
 
 
+# The service refuses a message or contact with any other state (422); the document says so,
+# so a client (or a fuzzer) reading the schema sends nothing it would refuse.
+_MESSAGE_WITH_INTEREST_ONLY: dict[str, Any] = {
+    "if": {"properties": {"state": {"not": {"const": "interest_expressed"}}}},
+    "then": {"properties": {"message": {"type": "null"}, "contact": {"type": "null"}}},
+}
+
+
 class MatchStateChange(ApiModel):
+    model_config = ConfigDict(json_schema_extra=_MESSAGE_WITH_INTEREST_ONLY)
+
     state: Literal["shortlisted", "dismissed", "interest_expressed"]
     message: Message | None = Field(
         default=None, description="With interest_expressed: shown to the plot's municipality"
@@ -126,7 +155,21 @@ class InquiryRead(ReadModel):
     state_changed_at: datetime | None
 
 
+# What the service enforces (422 otherwise), stated in the document: closed comes with an
+# outcome, in_contact without one.
+_OUTCOME_WITH_CLOSED: dict[str, Any] = {
+    "if": {"properties": {"state": {"const": "closed"}}, "required": ["state"]},
+    "then": {
+        "required": ["outcome"],
+        "properties": {"outcome": {"not": {"type": "null"}}},
+    },
+    "else": {"properties": {"outcome": {"type": "null"}}},
+}
+
+
 class InquiryUpdate(ApiModel):
+    model_config = ConfigDict(json_schema_extra=_OUTCOME_WITH_CLOSED)
+
     state: Literal["in_contact", "closed"]
     outcome: InquiryOutcome | None = Field(default=None, description="Required with closed")
     note: Message | None = None

@@ -15,8 +15,10 @@ from landmarket.municipalities.models import Municipality
 from landmarket.plots.models import Plot
 from landmarket.reports.repository import (
     HA,
+    REACTIVATION,
     available_by,
     demand_conditions,
+    in_a_year,
     in_ags,
     supply_conditions,
 )
@@ -26,17 +28,24 @@ from landmarket.requirements.models import Requirement
 
 CHUNK_ROWS = 2_000
 
+# Every public property of a plot (``plots.schemas.PlotPropertiesRead`` without ``contact``,
+# which names people; a test compares the two), the municipality's name, and a point on the
+# plot for tables. In the order an officer reads a listing.
 PLOT_COLUMNS: list[Column] = [
     Column("id", "text"),
     Column("municipality_ags", "text"),
     Column("municipality", "text"),
     Column("external_id", "text"),
     Column("title", "text"),
+    Column("description", "text"),
     Column("status", "text"),
     Column("category", "text"),
     Column("zoning", "text"),
     Column("planning_status", "text"),
+    Column("emission_quota_db", "float"),
     Column("area_m2", "float"),
+    Column("divisible", "bool"),
+    Column("min_divisible_area_m2", "float"),
     Column("tenure", "text"),
     Column("price_eur_per_m2", "float"),
     Column("rent_eur_per_m2_month", "float"),
@@ -49,7 +58,12 @@ PLOT_COLUMNS: list[Column] = [
     Column("rail_siding", "bool"),
     Column("servicing", "text"),
     Column("contamination", "text"),
-    Column("divisible", "bool"),
+    Column("parcel_ids", "list"),
+    Column("version", "int"),
+    Column("created_at", "datetime"),
+    Column("updated_at", "datetime"),
+    Column("published_at", "datetime"),
+    Column("last_confirmed_at", "datetime"),
     Column("lon", "float"),
     Column("lat", "float"),
 ]
@@ -107,6 +121,8 @@ MUNICIPALITY_COLUMNS: list[Column] = [
     Column("supply_plots", "int"),
     Column("supply_area_ha", "float"),
     Column("available_now_area_ha", "float"),
+    Column("available_12_months_area_ha", "float"),
+    Column("brownfield_vacant_area_ha", "float"),
     Column("requirements", "int", confidential=True),
     Column("companies", "int", confidential=True),
     Column("requested_area_min_ha", "float", confidential=True),
@@ -126,6 +142,13 @@ async def municipality_rows(
             (func.coalesce(func.sum(Plot.area_m2).filter(available_by(today)), 0) / HA).label(
                 "available_now_area_ha"
             ),
+            (
+                func.coalesce(func.sum(Plot.area_m2).filter(available_by(in_a_year(today))), 0) / HA
+            ).label("available_12_months_area_ha"),
+            (
+                func.coalesce(func.sum(Plot.area_m2).filter(Plot.category.in_(REACTIVATION)), 0)
+                / HA
+            ).label("brownfield_vacant_area_ha"),
         )
         .where(*supply_conditions(scope))
         .group_by(Plot.municipality_ags)
@@ -159,6 +182,12 @@ async def municipality_rows(
             func.coalesce(supply.c.supply_plots, zero).label("supply_plots"),
             func.coalesce(supply.c.supply_area_ha, 0.0).label("supply_area_ha"),
             func.coalesce(supply.c.available_now_area_ha, 0.0).label("available_now_area_ha"),
+            func.coalesce(supply.c.available_12_months_area_ha, 0.0).label(
+                "available_12_months_area_ha"
+            ),
+            func.coalesce(supply.c.brownfield_vacant_area_ha, 0.0).label(
+                "brownfield_vacant_area_ha"
+            ),
             func.coalesce(demand.c.requirements, zero).label("requirements"),
             func.coalesce(demand.c.companies, zero).label("companies"),
             func.coalesce(demand.c.requested_area_min_ha, 0.0).label("requested_area_min_ha"),

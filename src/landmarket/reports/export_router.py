@@ -14,11 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from landmarket.auth.deps import Principal
 from landmarket.auth.schemas import Ags
 from landmarket.core.errors import problem_responses
+from landmarket.core.i18n import Lang, LangDep
 from landmarket.db.session import SessionDep
 from landmarket.reports import exports
 from landmarket.reports.exporters.geo_export import GEOJSON_MEDIA_TYPE, GPKG_MEDIA_TYPE
 from landmarket.reports.exporters.xlsx_export import MEDIA_TYPE as XLSX_MEDIA_TYPE
-from landmarket.reports.render import Delimiter
+from landmarket.reports.render import Delimiter, language_headers
 from landmarket.reports.scope import Scope, resolve
 from landmarket.reports.tables import Report
 
@@ -48,12 +49,18 @@ Region = Annotated[str | None, Query(description="Region slug; required for agen
 Municipalities = Annotated[list[Ags] | None, Query(description="Only these AGS")]
 
 
-def _download(body: AsyncIterator[bytes], fmt: str, stem: str, scope: Scope) -> Response:
+def _download(
+    body: AsyncIterator[bytes], fmt: str, stem: str, scope: Scope, lang: Lang | None
+) -> Response:
+    """``lang``: the language of labels in the file (None: machine names only)."""
     name = f"{stem}-{scope.region or 'all'}-{datetime.now(UTC):%Y%m%d}.{fmt}"
     return StreamingResponse(
         body,
         media_type=MEDIA[fmt],
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            **(language_headers(lang) if lang else {}),
+        },
     )
 
 
@@ -63,7 +70,16 @@ def _engine(request: Request) -> AsyncEngine:
 
 
 def _meta(scope: Scope, name: str) -> Report:
-    return Report(name, scope.region, scope.region_name, scope.filters(), datetime.now(UTC), [])
+    return Report(
+        name,
+        scope.region,
+        scope.region_name,
+        scope.filters(),
+        datetime.now(UTC),
+        [],
+        notes=["note.plots"],
+        chosen=scope.chosen,
+    )
 
 
 @router.get(
@@ -75,23 +91,27 @@ async def export_plots(
     request: Request,
     principal: Principal,
     session: SessionDep,
+    lang: LangDep,
     region: Region = None,
     municipalities: Municipalities = None,
     format: PlotFormat = PlotFormat.geojson,
     delimiter: Delimiter = Delimiter.comma,
 ) -> Response:
+    """GeoJSON and GeoPackage keep the machine names and values (for GIS); CSV and XLSX are
+    for people: labels with units, enum names, rounded numbers in ``lang``."""
     scope = await resolve(session, principal, region, municipalities)
     engine = _engine(request)
     body: AsyncIterator[bytes]
     if format is PlotFormat.geojson:
         body = exports.plots_geojson(engine, scope)
     elif format is PlotFormat.csv:
-        body = exports.plots_csv(engine, scope, delimiter is Delimiter.semicolon)
+        body = exports.plots_csv(engine, scope, delimiter is Delimiter.semicolon, lang)
     elif format is PlotFormat.gpkg:
         body = exports.plots_gpkg(engine, scope)
     else:
-        body = exports.plots_xlsx(engine, scope, _meta(scope, "plots"))
-    return _download(body, format.value, "plots", scope)
+        body = exports.plots_xlsx(engine, scope, _meta(scope, "plots"), lang)
+    human = format in (PlotFormat.csv, PlotFormat.xlsx)
+    return _download(body, format.value, "plots", scope, lang if human else None)
 
 
 @router.get(
@@ -112,4 +132,4 @@ async def export_municipalities(
     if format is MunicipalityFormat.geojson:
         body: Any = exports.municipalities_geojson(table)
         return Response(body, media_type=GEOJSON_MEDIA_TYPE)
-    return _download(exports.municipalities_gpkg(table), "gpkg", "municipalities", scope)
+    return _download(exports.municipalities_gpkg(table), "gpkg", "municipalities", scope, None)

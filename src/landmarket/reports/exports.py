@@ -14,10 +14,18 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from landmarket.core.i18n import Lang
 from landmarket.reports import export_repository as repo
 from landmarket.reports.exporters import geo_export as geo
-from landmarket.reports.exporters.csv_export import BOM, CsvWriter
-from landmarket.reports.exporters.xlsx_export import Sheet, streaming_book, write_metadata
+from landmarket.reports.exporters import labels
+from landmarket.reports.exporters.csv_export import BOM, CsvWriter, for_csv
+from landmarket.reports.exporters.xlsx_export import (
+    Formats,
+    Sheet,
+    sheet_name,
+    streaming_book,
+    write_metadata,
+)
 from landmarket.reports.repository import without_jit
 from landmarket.reports.scope import Scope
 from landmarket.reports.suppression import SUPPRESSED, suppress
@@ -47,12 +55,26 @@ async def plots_geojson(engine: AsyncEngine, scope: Scope) -> AsyncIterator[byte
     yield geo.COLLECTION_TAIL.encode()
 
 
-async def plots_csv(engine: AsyncEngine, scope: Scope, semicolon: bool) -> AsyncIterator[bytes]:
-    writer = CsvWriter(semicolon)
+def _person_rows(
+    rows: list[dict[str, Any]], convert: list[labels.Convert], csv: Lang | None = None
+) -> list[list[Any]]:
+    """Plot rows as people read them (enum names, rounded numbers); ``csv``: booleans as
+    words of that language too."""
     names = [c.name for c in repo.PLOT_COLUMNS]
-    yield (BOM + writer.rows([names])).encode()
+    out = [[f(r[n]) for f, n in zip(convert, names, strict=True)] for r in rows]
+    if csv is not None:
+        out = [[for_csv(v, csv) for v in values] for values in out]
+    return out
+
+
+async def plots_csv(
+    engine: AsyncEngine, scope: Scope, semicolon: bool, lang: Lang
+) -> AsyncIterator[bytes]:
+    writer = CsvWriter(semicolon)
+    convert = labels.converters(repo.PLOT_COLUMNS, lang, percent=True)
+    yield (BOM + writer.rows([labels.header(repo.PLOT_COLUMNS, lang)])).encode()
     async for rows in _chunks(engine, scope, None):
-        yield writer.rows([r[n] for n in names] for r in rows).encode()
+        yield writer.rows(_person_rows(rows, convert, lang)).encode()
 
 
 async def _stream_file(path: Path, workdir: Path) -> AsyncIterator[bytes]:
@@ -97,15 +119,19 @@ def _append_rows(sheet: Sheet, rows: list[list[Any]]) -> None:
         sheet.append(values)
 
 
-def plots_xlsx(engine: AsyncEngine, scope: Scope, report: Report) -> AsyncIterator[bytes]:
+def plots_xlsx(
+    engine: AsyncEngine, scope: Scope, report: Report, lang: Lang
+) -> AsyncIterator[bytes]:
     async def fill(path: Path) -> None:
         book = streaming_book(path)
-        sheet = Sheet(book, PLOTS_LAYER)
-        names = [c.name for c in repo.PLOT_COLUMNS]
-        sheet.header(names)
+        formats = Formats(book)
+        name = sheet_name(PLOTS_LAYER, lang)
+        sheet = Sheet(book, formats, name, repo.PLOT_COLUMNS, lang)
+        convert = labels.converters(repo.PLOT_COLUMNS, lang, percent=False)
         async for rows in _chunks(engine, scope, None):
-            await asyncio.to_thread(_append_rows, sheet, [[r[n] for n in names] for r in rows])
-        write_metadata(book, report)
+            await asyncio.to_thread(_append_rows, sheet, _person_rows(rows, convert))
+        sheet.finish()
+        write_metadata(book, formats, report, lang)
         await asyncio.to_thread(book.close)
 
     return _via_file("plots.xlsx", fill)

@@ -154,7 +154,7 @@ async def supply(
     keys = _supply_keys(group_by)
     a = Plot.area_m2
     now = bindparam("today", today, Date)
-    year = bindparam("in_a_year", _in_a_year(today), Date)
+    year = bindparam("in_a_year", in_a_year(today), Date)
 
     stmt = (
         select(
@@ -183,7 +183,7 @@ async def supply(
     return _split(rows, [k.name for k in keys])
 
 
-def _in_a_year(today: date) -> date:
+def in_a_year(today: date) -> date:
     try:
         return today.replace(year=today.year + 1)
     except ValueError:  # 29 February
@@ -230,3 +230,11 @@ async def demand(
     )
     rows = (await session.execute(stmt)).all()
     return _split(rows, [k.name for k in keys])
+
+
+async def municipality_names(session: AsyncSession, scope: Scope) -> list[tuple[str, str]]:
+    """(AGS, name) of every municipality of the scope, in AGS order."""
+    stmt = select(Municipality.ags, Municipality.name).order_by(Municipality.ags)
+    if scope.ags is not None:
+        stmt = stmt.where(in_ags(Municipality.ags, scope, "names_ags"))
+    return [(r.ags, r.name) for r in await session.execute(stmt)]

@@ -6,19 +6,20 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from landmarket.auth.deps import Principal
 from landmarket.auth.schemas import Ags
 from landmarket.core.errors import problem_responses
+from landmarket.core.i18n import Lang, LangDep
 from landmarket.core.schemas import IsoDate
-from landmarket.db.session import SessionDep
+from landmarket.db.session import SessionDep, get_sessionmaker
 from landmarket.reports import scope as scopes
 from landmarket.reports import service
 from landmarket.reports.columns import DEMAND_KEYS, SUPPLY_KEYS
 from landmarket.reports.export_router import router as export_router
 from landmarket.reports.pdf_service import regional_pdf
-from landmarket.reports.render import Delimiter, Format, render
+from landmarket.reports.render import Delimiter, Format, language_headers, render
 from landmarket.reports.scope import Scope
 from landmarket.reports.tables import Report
 
@@ -70,18 +71,27 @@ class FormatQuery:
     format: Format
     delimiter: Delimiter
     table: str | None
+    lang: Lang
 
 
 def format_query(
+    lang: LangDep,
     format: Annotated[Format, Query(description="json, csv (one table) or xlsx")] = Format.json,
     delimiter: Annotated[
         Delimiter, Query(description="CSV: semicolon also switches to decimal commas")
     ] = Delimiter.comma,
     table: Annotated[str | None, Query(description="CSV: which table (default: the first)")] = None,
 ) -> FormatQuery:
-    return FormatQuery(format, delimiter, table)
+    return FormatQuery(format, delimiter, table, lang)
 
 
+IncludeEmpty = Annotated[
+    bool,
+    Query(
+        description="Grouped by municipality: list every municipality of the scope, with "
+        "zeros where it has no rows"
+    ),
+]
 ScopeParams = Annotated[ScopeQuery, Depends(scope_query)]
 FormatParams = Annotated[FormatQuery, Depends(format_query)]
 
@@ -93,7 +103,7 @@ async def _scope(session: SessionDep, principal: Principal, q: ScopeQuery) -> Sc
 
 
 def _out(report: Report, f: FormatQuery) -> Response:
-    return render(report, f.format, f.delimiter, f.table)
+    return render(report, f.format, f.delimiter, f.table, f.lang)
 
 
 @router.get("/reports/supply", summary="Plots on offer, grouped", responses={**FILES, **ERRORS})
@@ -103,9 +113,11 @@ async def report_supply(
     q: ScopeParams,
     f: FormatParams,
     group_by: SupplyGroup = "municipality",
+    include_empty: IncludeEmpty = False,
 ) -> Response:
     scope = await _scope(session, principal, q)
-    return _out(await service.supply(session, scope, group_by, date.today()), f)
+    report = await service.supply(session, scope, group_by, date.today(), include_empty)
+    return _out(report, f)
 
 
 @router.get("/reports/demand", summary="Open requirements, grouped", responses={**FILES, **ERRORS})
@@ -115,9 +127,10 @@ async def report_demand(
     q: ScopeParams,
     f: FormatParams,
     group_by: DemandGroup = "size_class",
+    include_empty: IncludeEmpty = False,
 ) -> Response:
     scope = await _scope(session, principal, q)
-    return _out(await service.demand(session, scope, group_by), f)
+    return _out(await service.demand(session, scope, group_by, include_empty), f)
 
 
 @router.get(
@@ -176,15 +189,18 @@ async def report_timeseries(
     responses={200: {"content": {"application/pdf": {}}}, **ERRORS},
 )
 async def report_regional_pdf(
-    principal: Principal, session: SessionDep, q: ScopeParams
+    request: Request, principal: Principal, session: SessionDep, q: ScopeParams, lang: LangDep
 ) -> Response:
     scope = await _scope(session, principal, q)
-    body = await regional_pdf(session, scope, date.today())
+    body = await regional_pdf(session, scope, date.today(), lang, get_sessionmaker(request))
     name = f"report-{scope.region or 'all'}-{date.today():%Y%m%d}.pdf"
     return Response(
         body,
         media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            **language_headers(lang),
+        },
     )
 
 

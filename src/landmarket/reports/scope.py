@@ -24,6 +24,8 @@ class Scope:
     ags: tuple[str, ...] | None
     date_from: date | None = None
     date_to: date | None = None
+    # ``municipalities`` was given: the caller narrowed the region.
+    chosen: bool = False
 
     def filters(self) -> dict[str, object]:
         return {
@@ -101,4 +103,4 @@ async def resolve_unchecked(
                 ],
             )
         members = tuple(wanted)
-    return Scope(region, name, members, date_from, date_to)
+    return Scope(region, name, members, date_from, date_to, chosen=bool(municipalities))

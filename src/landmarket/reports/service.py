@@ -20,11 +20,9 @@ from landmarket.reports.unmet_repository import unmet as unmet_rows
 DECIMALS = 4
 MAX_SERIES_DAYS = 50 * 366
 REPORTS = ("supply", "demand", "matching", "unmet-demand", "flows", "timeseries")
-SUPPLY_NOTE = "Supply: plots published, reserved or under negotiation. Areas in hectares."
-DEMAND_NOTE = (
-    "Demand: open requirements of companies based in the scope or matching a plot in it. "
-    "Cells built from fewer than 3 companies are suppressed."
-)
+# Notes are keys of the message catalogue, rendered in the reader's language.
+SUPPLY_NOTE = "note.supply"
+DEMAND_NOTE = "note.demand"
 
 
 def _tidy(columns: list[Column], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -60,35 +58,86 @@ def _report(name: str, scope: Scope, tables: list[Table], notes: list[str], **ex
         generated_at=datetime.now(UTC),
         tables=tables,
         notes=notes,
+        chosen=scope.chosen,
     )
 
 
-async def supply(session: AsyncSession, scope: Scope, group_by: str, today: date) -> Report:
+# Figures of a municipality without any row: counts and sums are 0, medians and shares have
+# nothing to be computed from (null).
+_EMPTY_SUPPLY = {c.name: (0 if c.kind == "int" else 0.0) for c in cols.SUPPLY} | {
+    "median_price_eur_per_m2": None,
+    "fibre_share": None,
+    "transit_500m_share": None,
+}
+_EMPTY_DEMAND = {c.name: (0 if c.kind == "int" else 0.0) for c in cols.DEMAND}
+
+
+def _check_empty(include_empty: bool, group_by: str, municipal: str) -> None:
+    """Zero rows exist for municipalities only; asked for with another grouping it is a
+    mistake worth saying (zoning has no list of "every" value of the scope)."""
+    if include_empty and group_by != municipal:
+        raise ValidationFailed(
+            f"include_empty lists every municipality: only with group_by={municipal}",
+            errors=[
+                FieldError(pointer="/query/include_empty", detail=f"only with group_by={municipal}")
+            ],
+        )
+
+
+async def _with_empty(
+    session: AsyncSession, scope: Scope, rows: list[dict[str, Any]], zero: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Every municipality of the scope, in AGS order: the grouped rows, and a zero row for
+    each municipality without one (a regional overview lists every member)."""
+    names = await repo.municipality_names(session, scope)
+    have = {r["ags"]: r for r in rows}
+    out = []
+    for ags, name in names:
+        row = have.pop(ags, None)
+        out.append(row if row is not None else {"ags": ags, "municipality": name, **zero})
+    # Rows outside the name list (none expected; e.g. a requirement's unknown home) stay.
+    return out + list(have.values())
+
+
+async def supply(
+    session: AsyncSession, scope: Scope, group_by: str, today: date, include_empty: bool = False
+) -> Report:
+    """``include_empty`` (grouped by municipality): every municipality of the scope, with
+    zeros where it lists no plot."""
+    _check_empty(include_empty, group_by, "municipality")
     await repo.without_jit(session)
     rows, total = await repo.supply(session, scope, group_by, today)
+    if include_empty:
+        rows = await _with_empty(session, scope, rows, _EMPTY_SUPPLY)
     columns = [*cols.SUPPLY_KEYS[group_by], *cols.SUPPLY]
     table = _table("supply", columns, rows, total)
-    return _report("supply", scope, [table], [SUPPLY_NOTE], group_by=group_by)
+    extra: dict[str, Any] = {"include_empty": True} if include_empty else {}
+    return _report("supply", scope, [table], [SUPPLY_NOTE], group_by=group_by, **extra)
 
 
-async def demand(session: AsyncSession, scope: Scope, group_by: str) -> Report:
+async def demand(
+    session: AsyncSession, scope: Scope, group_by: str, include_empty: bool = False
+) -> Report:
+    """``include_empty`` (grouped by home municipality): every municipality of the scope."""
+    _check_empty(include_empty, group_by, "home_municipality")
     await repo.without_jit(session)
     rows, total = await repo.demand(session, scope, group_by)
+    if include_empty:
+        rows = await _with_empty(session, scope, rows, _EMPTY_DEMAND)
     columns = [*cols.DEMAND_KEYS[group_by], *cols.DEMAND]
     table = _table("demand", columns, rows, total)
-    return _report("demand", scope, [table], [DEMAND_NOTE], group_by=group_by)
+    extra: dict[str, Any] = {"include_empty": True} if include_empty else {}
+    return _report("demand", scope, [table], [DEMAND_NOTE], group_by=group_by, **extra)
 
 
 async def matching(session: AsyncSession, scope: Scope) -> Report:
     await repo.without_jit(session)
     row = await mrepo.matching(session, scope)
-    note = (
-        f"Good match: score >= {mrepo.GOOD_SCORE:g}. Best match: a requirement's highest "
-        "scoring current match. Interest expressed counts matches in interest_expressed, "
-        "in_contact or closed; agreed: closed with outcome agreed."
-    )
     return _report(
-        "matching", scope, [_table("matching", cols.MATCHING, [row])], [DEMAND_NOTE, note]
+        "matching",
+        scope,
+        [_table("matching", cols.MATCHING, [row])],
+        [DEMAND_NOTE, "note.matching"],
     )
 
 
@@ -96,11 +145,6 @@ async def unmet_demand(session: AsyncSession, scope: Scope) -> Report:
     await repo.without_jit(session)
     by_rule, by_size, total = await unmet_rows(session, scope)
     totals = {k: v for k, v in total.items() if k not in ("rule", "size_class")}
-    note = (
-        "Open requirements without any current match, counted by the matching rule that "
-        "excluded the most published plots of the scope (no_candidate_plots: the scope has "
-        "none; none: no single rule excludes any plot)."
-    )
     return _report(
         "unmet-demand",
         scope,
@@ -110,7 +154,7 @@ async def unmet_demand(session: AsyncSession, scope: Scope) -> Report:
                 "unmet_by_size_class", cols.UNMET_BY_SIZE, by_size, {**totals, "size_class": None}
             ),
         ],
-        [DEMAND_NOTE, note],
+        [DEMAND_NOTE, "note.unmet"],
     )
 
 
@@ -118,17 +162,11 @@ async def flows(session: AsyncSession, scope: Scope) -> Report:
     await repo.without_jit(session)
     pairs = await mrepo.flows(session, scope)
     balance = await mrepo.balance(session, scope)
-    note = (
-        "Flows: home municipality of the company -> municipality of the plot, for each "
-        "requirement's best match (kind best_match) and for every expressed interest "
-        "(kind interest). Balance: best matches exported, imported and local; net = "
-        "imported - exported."
-    )
     return _report(
         "flows",
         scope,
         [_table("flows", cols.FLOWS, pairs), _table("balance", cols.BALANCE, balance)],
-        [DEMAND_NOTE, note],
+        [DEMAND_NOTE, "note.flows"],
     )
 
 
@@ -151,13 +189,8 @@ async def timeseries(session: AsyncSession, scope: Scope, interval: str, today: 
     # The first period starts at its unit's beginning, like every other.
     start = _truncate(start, interval)
     rows = await trepo.timeseries(session, scope, interval, start, end)
-    note = (
-        "Reconstructed from the audit log: the state at the end of each period (the last "
-        "period: now). Supply counts plots in a supply status, demand open requirements of "
-        "companies based in the scope."
-    )
     table = _table("timeseries", cols.TIMESERIES, rows)
-    return _report("timeseries", scope, [table], [note], interval=interval)
+    return _report("timeseries", scope, [table], ["note.timeseries"], interval=interval)
 
 
 def _truncate(moment: datetime, interval: str) -> datetime:

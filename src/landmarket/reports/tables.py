@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-Kind = Literal["text", "int", "float", "bool", "date"]
+Kind = Literal["text", "int", "float", "bool", "date", "datetime", "list"]
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,10 @@ class Report:
     filters: dict[str, Any]
     generated_at: datetime
     tables: list[Table]
+    # Keys of ``catalogue.TEXTS`` (``note.*``): rendered in the reader's language.
     notes: list[str] = field(default_factory=list)
+    # The caller chose these municipalities (else: the whole region or database).
+    chosen: bool = False
 
     def table(self, name: str) -> Table:
         return next(t for t in self.tables if t.name == name)

@@ -4,20 +4,22 @@ With semicolons (German spreadsheet defaults) numbers also get a decimal comma, 
 spreadsheets expect. Every text cell is quoted (so the separator never collides) and
 neutralised against formulas wherever a spreadsheet opening the file with another delimiter
 could start a cell (cells.neutralise_csv); numbers, booleans and empty cells stay unquoted,
-so spreadsheets read them as numbers.
+so spreadsheets read them as numbers. Headers are labels with units in the requested
+language, enum values their names (``exporters.labels``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, date, datetime
 from typing import Any
 
+from landmarket.core.i18n import Lang, fmt_date
 from landmarket.reports.exporters.cells import csv_value
-from landmarket.reports.suppression import SUPPRESSED
+from landmarket.reports.exporters.labels import header, table_columns, table_values, yes_no
 from landmarket.reports.tables import Table
 
 BOM = "\ufeff"
-TOTAL = "total"
 LINE_END = "\r\n"  # RFC 4180
 
 
@@ -45,17 +47,27 @@ class CsvWriter:
         return "".join(self.line(row) for row in rows)
 
 
-def table_rows(table: Table) -> Iterator[list[Any]]:
-    names = [c.name for c in table.columns]
-    suppressible = table.has_confidential
-    yield names + ([SUPPRESSED] if suppressible else [])
-    for row in table.all_rows():
-        values = [row.get(n) for n in names]
-        if row is table.total:
-            values[0] = TOTAL
-        yield values + ([row.get(SUPPRESSED)] if suppressible else [])
+def for_csv(value: Any, lang: Lang) -> Any:
+    """Booleans as words of the language (``ja``/``nein``), dates and times as people write
+    them (``03.12.2026``, ``03.12.2026 17:12`` in UTC); everything else as it is."""
+    if isinstance(value, bool):
+        return yes_no(value, lang)
+    if isinstance(value, datetime):
+        utc = value.astimezone(UTC) if value.tzinfo else value
+        return f"{fmt_date(utc, lang)} {utc:%H:%M}"
+    if isinstance(value, date):
+        return fmt_date(value, lang)
+    return value
 
 
-def table_csv(table: Table, semicolon: bool) -> bytes:
+def table_rows(table: Table, lang: Lang) -> Iterator[list[Any]]:
+    """The header (labels with units), the groups, then the total; enum names, rounded
+    numbers, shares in percent."""
+    yield header(table_columns(table), lang)
+    for values in table_values(table, lang, percent=True):
+        yield [for_csv(v, lang) for v in values]
+
+
+def table_csv(table: Table, semicolon: bool, lang: Lang) -> bytes:
     writer = CsvWriter(semicolon)
-    return (BOM + writer.rows(table_rows(table))).encode("utf-8")
+    return (BOM + writer.rows(table_rows(table, lang))).encode("utf-8")

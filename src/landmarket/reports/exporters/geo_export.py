@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,10 @@ from landmarket.reports.tables import Column
 GEOJSON_MEDIA_TYPE = "application/geo+json"
 GPKG_MEDIA_TYPE = "application/geopackage+sqlite3"
 GPKG_CRS = "EPSG:25832"
+# GeoPackage 1.2: GDAL 3.6 (still common in municipal QGIS installs) warns that a 1.4 file
+# (what newer GDAL writes by default) "may only be partially supported"; 1.2 holds every
+# type written here and every GDAL since 2.2 reads it without a word.
+GPKG_VERSION = "1.2"
 
 
 def _jsonable(value: Any) -> Any:
@@ -45,6 +49,10 @@ def collection_head(name: str) -> str:
 COLLECTION_TAIL = "\n]}\n"
 
 
+def _utc(value: datetime) -> datetime:
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+
+
 def _array(column: Column, values: list[Any]) -> tuple[np.ndarray[Any, Any], Any]:
     """A numpy array for pyogrio, and the null mask where the dtype has no null value."""
     mask = np.array([v is None for v in values], dtype=bool)
@@ -59,6 +67,13 @@ def _array(column: Column, values: list[Any]) -> tuple[np.ndarray[Any, Any], Any
             [np.datetime64("NaT") if v is None else np.datetime64(v, "D") for v in values],
             dtype="datetime64[D]",
         ), None
+    if column.kind == "datetime":  # stored in UTC
+        return np.array(
+            [np.datetime64("NaT") if v is None else np.datetime64(_utc(v), "ms") for v in values],
+            dtype="datetime64[ms]",
+        ), None
+    if column.kind == "list":  # GeoPackage has no list type: comma-separated text
+        return np.array([None if v is None else ", ".join(v) for v in values], dtype=object), None
     return np.array([None if v is None else str(v) for v in values], dtype=object), None
 
 
@@ -93,4 +108,5 @@ def write_gpkg_chunk(
         crs=GPKG_CRS,
         append=append,
         encoding="UTF-8",
+        dataset_options=None if append else {"VERSION": GPKG_VERSION},
     )
