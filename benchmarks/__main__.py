@@ -67,7 +67,7 @@ def loading_lines(timings: dict[str, float]) -> list[str]:
         "requirements_service_sample": f"first {SERVICE_SAMPLE} requirements through "
         "`requirements.service.create` (each with its matches)",
         "requirements_bulk_insert": "the other requirements (service column mapping)",
-        "matches_rebuild": "`matching.service.rebuild` from no matches",
+        "matches_rebuild": "`matching.recompute.rebuild` from no matches",
         "vacuum_analyze": "VACUUM ANALYZE",
     }
     return [

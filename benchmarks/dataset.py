@@ -33,7 +33,7 @@ first call builds it, everything through the product's own code paths and with a
    The first ``SERVICE_SAMPLE`` go through ``requirements.service.create`` (the API's path:
    validation, insert, the requirement's matches, an event) and are timed as a sample; the
    rest are inserted with the same column mapping but without per-row recomputation, and
-   ``matching.service.rebuild`` then computes every match set-based (the per-request path
+   ``matching.recompute.rebuild`` then computes every match set-based (the per-request path
    costs one match query per requirement; see the timings);
 6. ``VACUUM ANALYZE``.
 
@@ -73,7 +73,7 @@ from landmarket.db.base import STORAGE_SRID
 from landmarket.db.embedded import EmbeddedCluster
 from landmarket.db.geo import EPSG_URI, SUPPORTED_CRS
 from landmarket.db.session import async_url
-from landmarket.matching import service as matching_service
+from landmarket.matching import recompute as matching_recompute
 from landmarket.municipalities.importer import import_file
 from landmarket.municipalities.repository import member_ags
 from landmarket.plots.imports.schemas import PlotImport
@@ -508,7 +508,7 @@ async def _requirements(
                 await requirements_repo.insert_requirement(session, values)
     with timer.step("matches_rebuild"):
         async with maker() as session, session.begin():
-            await matching_service.rebuild(session)
+            await matching_recompute.rebuild(session)
 
 
 def main() -> None:

@@ -578,7 +578,7 @@ def report(
         f"{info.requirements:,} that way would take about "
         f"{info.requirements * sample_s / SERVICE_SAMPLE / 60:,.0f} min); the rest were "
         "inserted with the service's column mapping and matched by one "
-        "`matching.service.rebuild` (`matches_rebuild`, from empty).",
+        "`matching.recompute.rebuild` (`matches_rebuild`, from empty).",
         "",
     ]
     if http:

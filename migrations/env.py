@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from landmarket.db.migrate import include_object
-from landmarket.db.models import Base
+from landmarket.models import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -8,7 +8,7 @@ import httpx
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from landmarket.db.models import Base
+from landmarket.models import Base
 
 PROBLEM = "application/problem+json"
 

@@ -16,17 +16,18 @@ from landmarket.core.config import Settings, get_settings
 from landmarket.core.errors import install_error_handlers
 from landmarket.core.head import HeadAsGet
 from landmarket.core.logs import configure_logging
-from landmarket.core.middleware import install_middleware
 from landmarket.core.openapi import install_openapi
 from landmarket.db.embedded import EmbeddedCluster, EmbeddedError
 from landmarket.db.reads import connector, open_pool
 from landmarket.db.session import as_unavailable, create_engine
 from landmarket.health.router import router as health_router
 from landmarket.matching.router import router as matching_router
+from landmarket.middleware import install_middleware
 from landmarket.municipalities.router import router as municipalities_router
 from landmarket.ogc.router import router as ogc_router
 from landmarket.plots.router import router as plots_router
 from landmarket.privacy.router import admin_router as privacy_admin_router
+from landmarket.privacy.router import requirements_router as erasure_router
 from landmarket.reports.router import router as reports_router
 from landmarket.requirements.router import router as requirements_router
 from landmarket.webhooks.feed_listener import FEED_APPLICATION_NAME, FeedListener, PollGate
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app.include_router(auth_router, prefix="/v1")
     app.include_router(plots_router, prefix="/v1")
     app.include_router(requirements_router, prefix="/v1")
+    app.include_router(erasure_router, prefix="/v1")
     app.include_router(matching_router, prefix="/v1")
     app.include_router(webhooks_router, prefix="/v1")
     app.include_router(reports_router, prefix="/v1")

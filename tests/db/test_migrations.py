@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from landmarket.db import migrate
-from landmarket.db.models import Base
+from landmarket.models import Base
 from tests.pgserver import PgServer
 
 OWN_TABLES = set(Base.metadata.tables)

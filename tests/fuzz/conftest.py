@@ -17,8 +17,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from landmarket.core.config import Settings
-from landmarket.db.models import Base
 from landmarket.main import create_app
+from landmarket.models import Base
 from tests.factories import (
     make_municipality,
     make_org_with_key,

@@ -19,8 +19,8 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from landmarket.matching import recompute
 from landmarket.matching import scoring as sc
-from landmarket.matching import service
 from landmarket.matching.models import Match
 from landmarket.municipalities.importer import import_file
 from landmarket.municipalities.models import Municipality, Region, region_municipalities
@@ -66,7 +66,7 @@ async def to_lonlat(session: AsyncSession, wkt: str) -> dict[str, Any]:
 
 
 async def make_plots(session: AsyncSession, rng: random.Random, ags_list: list[str]) -> None:
-    today = service.today()
+    today = recompute.today()
     for i in range(N_PLOTS):
         ags = rng.choice(ags_list)
         x, y = await point_in(session, ags, rng.randrange(1, 10**6))
@@ -126,7 +126,7 @@ async def make_plots(session: AsyncSession, rng: random.Random, ags_list: list[s
 async def requirement_bodies(
     session: AsyncSession, rng: random.Random, ags_list: list[str]
 ) -> list[dict[str, Any]]:
-    today = service.today()
+    today = recompute.today()
     bodies = []
     for _ in range(N_REQUIREMENTS):
         area_min = rng.uniform(500, 40_000)
@@ -361,7 +361,7 @@ async def check(session: AsyncSession) -> int:
         (m.requirement_id, m.plot_id): m
         for m in (await session.scalars(select(Match).where(~Match.stale))).all()
     }
-    today = service.today()
+    today = recompute.today()
     expected = {(r.id, p.id) for r in d.requirements for p in d.plots if brute_force(d, r, p)}
     assert set(stored) == expected, (
         f"missing {len(expected - set(stored))}, extra {len(set(stored) - expected)}"
@@ -438,7 +438,7 @@ async def test_stored_matches_equal_brute_force(
                 fibre_available=rng.random() < 0.5,
             )
         )
-    await service.refresh_plots(session, changed)
+    await recompute.refresh_plots(session, changed)
     await session.commit()
     await check(session)
 
@@ -446,6 +446,6 @@ async def test_stored_matches_equal_brute_force(
     await session.execute(
         update(Region).where(Region.slug == "frm").values(settings={"reactivation_weight": 10})
     )
-    await service.rebuild(session)
+    await recompute.rebuild(session)
     await session.commit()
     await check(session)

@@ -18,8 +18,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from landmarket.core.i18n import fmt_date, fmt_number, negotiate
+from landmarket.labels import catalogue as cat
 from landmarket.plots.schemas import PlotPropertiesRead
-from landmarket.reports import catalogue as cat
 from landmarket.reports.export_repository import PLOT_COLUMNS
 from tests.factories import make_municipality, make_region
 from tests.helpers import assert_problem, bearer, pointers

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from landmarket.core.config import Settings
 from landmarket.main import create_app
-from landmarket.matching.service import refresh_plots
+from landmarket.matching.recompute import refresh_plots
 from landmarket.plots.models import Plot
 from landmarket.webhooks.models import WebhookDelivery, WebhookEvent
 from tests.helpers import bearer, count

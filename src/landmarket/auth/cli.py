@@ -23,7 +23,6 @@ from landmarket.auth.schemas import ApiKeyCreate, ApiKeyRead, OrganizationCreate
 from landmarket.core.config import get_settings
 from landmarket.core.errors import AppError, validation_errors
 from landmarket.db.connect import SchemaBehindError, cli_session, database_url
-from landmarket.privacy import service as privacy
 
 orgs_app = typer.Typer(no_args_is_help=True)
 keys_app = typer.Typer(no_args_is_help=True)
@@ -43,7 +42,7 @@ _OPTION = {
 }
 
 
-def _fail(message: str) -> NoReturn:
+def fail(message: str) -> NoReturn:
     typer.echo(f"Error: {message}", err=True)
     raise typer.Exit(1)
 
@@ -58,10 +57,10 @@ def _fail_fields(summary: str, pointers_details: list[tuple[str, str]]) -> NoRet
         # A repeated option's error names which occurrence, counting from 1.
         which = f" #{int(parts[1]) + 1}" if len(parts) > 1 and parts[1].isdigit() else ""
         lines.append(f"  {option}{which}: {detail}")
-    _fail("\n".join(lines))
+    fail("\n".join(lines))
 
 
-def _run(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+def run(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """Run ``work`` in one transaction; AppErrors become a message and exit code 1."""
     settings = get_settings()
 
@@ -75,19 +74,19 @@ def _run(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     except AppError as exc:
         if exc.errors:
             _fail_fields(exc.detail, [(e.pointer, e.detail) for e in exc.errors])
-        _fail(exc.detail)
+        fail(exc.detail)
     except (SchemaBehindError, OSError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except DBAPIError as exc:
         # The driver's message only: SQLAlchemy's own text would list the bound parameters.
-        _fail(f"database error: {exc.orig}")
+        fail(f"database error: {exc.orig}")
 
 
-def _uuid(value: str, option: str) -> uuid.UUID:
+def uuid_arg(value: str, option: str) -> uuid.UUID:
     try:
         return uuid.UUID(value)
     except ValueError:
-        _fail(f"{option}: {value!r} is not an id (a UUID as shown by the list commands)")
+        fail(f"{option}: {value!r} is not an id (a UUID as shown by the list commands)")
 
 
 def _validated(model: type[M], **data: object) -> M:
@@ -117,19 +116,19 @@ def orgs_create(
 ) -> None:
     """Create an organisation."""
     if kind not in OrgKind.__members__:
-        _fail(f"--kind: {kind!r} is not one of {', '.join(OrgKind.__members__)}")
+        fail(f"--kind: {kind!r} is not one of {', '.join(OrgKind.__members__)}")
     org_kind = OrgKind(kind)
     fields: dict[str, object] = {"kind": org_kind, "name": name, "regions": region or None}
     if org_kind is OrgKind.company and ags:
         if len(ags) != 1:
-            _fail("--ags: a company has exactly one home AGS")
+            fail("--ags: a company has exactly one home AGS")
         fields["home_ags"] = ags[0]
     else:
         fields["ags"] = ags or None
     if sector is not None:
         fields["sector_nace"] = sector
     data = _validated(OrganizationCreate, **fields)
-    org = _run(lambda session: service.create_organization(session, data))
+    org = run(lambda session: service.create_organization(session, data))
     typer.echo(f"Created {org.kind} organisation {org.name!r} with id {org.id}")
 
 
@@ -139,7 +138,7 @@ def orgs_list(
 ) -> None:
     """List organisations, oldest first."""
     if kind is not None and kind not in OrgKind.__members__:
-        _fail(f"--kind: {kind!r} is not one of {', '.join(OrgKind.__members__)}")
+        fail(f"--kind: {kind!r} is not one of {', '.join(OrgKind.__members__)}")
     org_kind = OrgKind(kind) if kind else None
 
     async def everything(session: AsyncSession) -> list[str]:
@@ -155,25 +154,8 @@ def orgs_list(
                 return lines
             cursor = page.next_cursor
 
-    lines = _run(everything)
+    lines = run(everything)
     typer.echo("\n".join(lines) if lines else "No organisations.")
-
-
-@orgs_app.command("erase")
-def orgs_erase(
-    org_id: Annotated[str, typer.Argument(help="Id of the company organisation")],
-    yes: Annotated[bool, typer.Option("--yes", help="Confirm: this cannot be undone")] = False,
-) -> None:
-    """Erase a company's personal data everywhere and revoke its keys (GDPR Art. 17)."""
-    parsed = _uuid(org_id, "ID")
-    if not yes:
-        _fail("erasure cannot be undone; pass --yes to confirm")
-    erased = _run(lambda session: privacy.erase_company(session, None, parsed))
-    typer.echo(
-        f"Erased organisation {erased.organization_id}, now {erased.name!r}: "
-        f"{erased.requirements} requirement(s), {erased.matches} match(es), "
-        f"{erased.audit_events} audit event(s), {erased.webhook_events} outbox event(s)"
-    )
 
 
 @keys_app.command("create")
@@ -185,12 +167,12 @@ def keys_create(
     ] = None,
 ) -> None:
     """Create an API key and print it once."""
-    org_id = _uuid(org, "--org")
+    org_id = uuid_arg(org, "--org")
     if expires_days is not None and expires_days < 1:
-        _fail("--expires-days: must be at least 1")
+        fail("--expires-days: must be at least 1")
     expires = datetime.now(UTC) + timedelta(days=expires_days) if expires_days else None
     data = _validated(ApiKeyCreate, name=name, expires_at=expires)
-    created = _run(lambda session: service.create_api_key(session, org_id, data))
+    created = run(lambda session: service.create_api_key(session, org_id, data))
     typer.echo(f"Created API key {created.id} ({created.prefix}) for organisation {org_id}")
     typer.echo("Store it now, it cannot be shown again:")
     typer.echo("")
@@ -216,14 +198,14 @@ def keys_list(
     org: Annotated[str | None, typer.Option(help="Only keys of this organisation")] = None,
 ) -> None:
     """List API keys: ids and prefixes, never the keys themselves."""
-    org_id = _uuid(org, "--org") if org is not None else None
-    found = _run(lambda session: service.list_api_keys(session, org_id))
+    org_id = uuid_arg(org, "--org") if org is not None else None
+    found = run(lambda session: service.list_api_keys(session, org_id))
     typer.echo("\n".join(_key_line(k) for k in found) if found else "No API keys.")
 
 
 @keys_app.command("revoke")
 def keys_revoke(key_id: Annotated[str, typer.Argument(help="API key id")]) -> None:
     """Revoke an API key; requests with it get 401 from now on."""
-    parsed = _uuid(key_id, "ID")
-    key = _run(lambda session: service.revoke_api_key(session, parsed))
+    parsed = uuid_arg(key_id, "ID")
+    key = run(lambda session: service.revoke_api_key(session, parsed))
     typer.echo(f"Revoked API key {key.id} ({key.prefix}) at {_when(key.revoked_at)}")

@@ -118,6 +118,9 @@ def parse_bbox(value: str, crs: Crs, *, lat_first: bool = False, heights: bool =
     return box
 
 
+# A box in EPSG:25832 containing everything: the search box when the location limits nothing.
+WORLD: Box = (-2.0e7, -2.0e7, 2.0e7, 2.0e7)
+
 # The storage CRS is a transverse Mercator projection around 9°E: far from that meridian it
 # folds over or fails, so a whole-world box became a sliver that held no plot and a box
 # reaching to 90°W was a PostGIS error. Boxes are therefore clipped, before they are

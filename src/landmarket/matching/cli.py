@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from landmarket.core.config import Settings
 from landmarket.db.connect import cli_session, database_url
-from landmarket.matching import service
+from landmarket.matching import recompute
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -26,7 +26,7 @@ def rebuild() -> None:
             async with cli_session(settings, url, embedded=embedded) as session:
                 # One big statement by design; the API's per-statement timeout is for requests.
                 await session.execute(text("SET LOCAL statement_timeout = 0"))
-                return await service.rebuild(session)
+                return await recompute.rebuild(session)
 
     started = time.perf_counter()
     matching, removed, stale = asyncio.run(run())

@@ -12,8 +12,8 @@ from datetime import date
 from typing import Any
 
 from landmarket.core.i18n import Lang, fmt_date, fmt_number
+from landmarket.labels import catalogue as cat
 from landmarket.matching import scoring as sc
-from landmarket.reports import catalogue as cat
 
 
 def _n(value: Any, digits: int, lang: Lang) -> str:

@@ -39,6 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, array
 from sqlalchemy.sql.selectable import CTE
 
+from landmarket.db.geo import WORLD
 from landmarket.matching import scoring as sc
 from landmarket.municipalities.models import Municipality, Region, region_municipalities
 from landmarket.plots.models import Category, Contamination, Plot, PlotStatus, Servicing, Zoning
@@ -54,8 +55,6 @@ EMISSION_ZONES: dict[EmissionClass, tuple[Zoning, ...]] = {
     EmissionClass.not_substantially_annoying: (Zoning.GE, Zoning.GI),
     EmissionClass.substantially_annoying: (Zoning.GI,),
 }
-# A box in EPSG:25832 containing everything: the search box when the location limits nothing.
-WORLD = (-2.0e7, -2.0e7, 2.0e7, 2.0e7)
 
 
 def _f(value: float) -> ColumnElement[float]:

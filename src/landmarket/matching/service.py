@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import replace
-from datetime import date
 from typing import Any
 
 from sqlalchemy import func
@@ -22,6 +20,7 @@ from landmarket.core.pagination import (
     encode_cursor,
 )
 from landmarket.events.repository import record
+from landmarket.matching import outbox
 from landmarket.matching import repository as repo
 from landmarket.matching.models import Match, MatchState
 from landmarket.matching.schemas import (
@@ -33,10 +32,7 @@ from landmarket.matching.schemas import (
     MatchStateRead,
     RequirementSummary,
 )
-from landmarket.plots import repository as plots_repo
-from landmarket.requirements import repository as requirements_repo
 from landmarket.requirements.models import Requirement
-from landmarket.webhooks import emit as webhook_emit
 
 ENTITY = "match"
 COMPANY_STATES = frozenset({MatchState.suggested, MatchState.shortlisted, MatchState.dismissed})
@@ -45,35 +41,6 @@ INQUIRY_NEXT = {
     MatchState.in_contact: frozenset({MatchState.closed}),
     MatchState.closed: frozenset(),
 }
-
-
-def today() -> date:
-    """The day availability is scored against (stored scores are as of their computed_at)."""
-    return date.today()
-
-
-async def refresh_requirement(session: AsyncSession, requirement_id: uuid.UUID) -> None:
-    """Recompute one requirement against all plots (after it was created or changed)."""
-    scope = repo.Scope(requirement_id=requirement_id)
-    located = await repo.update_search_boxes(session, scope)
-    await repo.recompute(session, replace(scope, located=located), today())
-
-
-async def refresh_plots(session: AsyncSession, plot_ids: Sequence[uuid.UUID]) -> None:
-    """Recompute these plots against all open requirements, in the caller's transaction.
-
-    Call it after any write that may change whether or how a plot matches (publish, change,
-    status change, withdrawal, bulk import). One statement, however many plots.
-    """
-    if plot_ids:
-        await repo.recompute(session, repo.Scope(plot_ids=list(dict.fromkeys(plot_ids))), today())
-
-
-async def rebuild(session: AsyncSession) -> tuple[int, int, int]:
-    """Everything: search boxes (boundaries or regions may have changed), then all pairs."""
-    scope = repo.Scope()
-    await repo.update_search_boxes(session, scope)
-    return await repo.recompute(session, scope, today())
 
 
 def _after(cursor: str | None) -> tuple[float, uuid.UUID] | None:
@@ -86,10 +53,10 @@ def _after(cursor: str | None) -> tuple[float, uuid.UUID] | None:
 async def _requirement(
     session: AsyncSession, principal: AuthPrincipal, rid: uuid.UUID
 ) -> Requirement:
-    stored = await requirements_repo.get_visible(session, principal, rid)
-    if stored is None:
+    requirement = await repo.visible_requirement(session, principal, rid)
+    if requirement is None:
         raise NotFound(f"No requirement {rid}")
-    return stored.requirement
+    return requirement
 
 
 async def list_matches(
@@ -182,7 +149,7 @@ async def change_state(
         after=_state_snapshot(updated),
     )
     if new is MatchState.interest_expressed:
-        await webhook_emit.inquiry_created(session, match.id)  # commits with the interest
+        await outbox.inquiry_created(session, match.id)  # commits with the interest
     return _state_read(updated)
 
 
@@ -211,7 +178,7 @@ async def demand(
     cursor: str | None,
     limit: int,
 ) -> Page[DemandRead]:
-    plot = await plots_repo.get_visible(session, principal, plot_id)
+    plot = await repo.visible_plot(session, principal, plot_id)
     if plot is None:
         raise NotFound(f"No plot {plot_id}")
     if not (principal.is_admin or principal.may_edit(plot.municipality_ags)):

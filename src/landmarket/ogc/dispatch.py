@@ -34,7 +34,7 @@ def _compiled() -> tuple[tuple[re.Pattern[str], Endpoint], ...]:
 
 
 class OgcDispatch:
-    """ASGI middleware; the innermost of the app's own (``core.middleware``)."""
+    """ASGI middleware; the innermost of the app's own (``landmarket.middleware``)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app

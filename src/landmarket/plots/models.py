@@ -13,6 +13,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
+    ColumnElement,
     Computed,
     Date,
     DateTime,
@@ -25,11 +26,14 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
     func,
+    or_,
     text,
+    true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from landmarket.auth.principal import AuthPrincipal
 from landmarket.db.base import STORAGE_SRID, Base, Timestamped
 
 
@@ -176,3 +180,16 @@ class Plot(Timestamped, Base):
     # The public properties as one JSON object, written by a database trigger on every insert
     # and update (migration 0009) for the OGC API's pages; never set here, never loaded.
     public_properties: Mapped[Any] = mapped_column(JSON, nullable=False, deferred=True)
+
+
+def visible_to(principal: AuthPrincipal | None) -> ColumnElement[bool]:
+    """Row-level visibility, applied wherever plots are selected (here so that matching can
+    apply it without importing plots' repository).
+
+    Anonymous callers and companies see published plots; municipalities also their own."""
+    if principal is not None and principal.is_admin:
+        return true()
+    published = Plot.status == PlotStatus.published
+    if principal is not None and principal.editable_ags:
+        return or_(published, Plot.municipality_ags.in_(sorted(principal.editable_ags)))
+    return published

@@ -1,6 +1,6 @@
 """SQL for plots: typed statements with bound parameters; features are built in PostGIS.
 
-Row-level visibility lives here (``visible_to``), so every read path applies it the same way.
+Row-level visibility is ``plots.models.visible_to``, so every read path applies it the same way.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from landmarket.db.geo import EPSG_URI, SUPPORTED_CRS, Crs, bbox_envelope, geojs
 from landmarket.db.sql import LIKE_ESCAPE, contains_pattern
 from landmarket.events.models import Event
 from landmarket.municipalities.models import region_municipalities
-from landmarket.plots.models import Category, Plot, PlotStatus, Zoning
+from landmarket.plots.models import Category, Plot, PlotStatus, Zoning, visible_to
 
 STORAGE_CRS = SUPPORTED_CRS[EPSG_URI.format(STORAGE_SRID)]
 STALE_AFTER_DAYS = 180
@@ -106,16 +106,6 @@ def editable_by(principal: AuthPrincipal | None) -> ColumnElement[bool]:
     if principal is not None and principal.kind is OrgKind.municipality and principal.editable_ags:
         return Plot.municipality_ags.in_(sorted(principal.editable_ags))
     return false()
-
-
-def visible_to(principal: AuthPrincipal | None) -> ColumnElement[bool]:
-    """Anonymous callers and companies see published plots; municipalities also their own."""
-    if principal is not None and principal.is_admin:
-        return true()
-    published = Plot.status == PlotStatus.published
-    if principal is not None and principal.editable_ags:
-        return or_(published, Plot.municipality_ags.in_(sorted(principal.editable_ags)))
-    return published
 
 
 async def get_visible(

@@ -30,7 +30,7 @@ from landmarket.core.pagination import (
 from landmarket.core.versioning import check_if_match, etag
 from landmarket.db.geo import Crs
 from landmarket.events.repository import record
-from landmarket.matching.service import refresh_plots
+from landmarket.matching.recompute import refresh_plots
 from landmarket.plots import repository as repo
 from landmarket.plots.geometry import (
     CheckedGeometry,

@@ -22,7 +22,7 @@ from landmarket.auth.principal import AuthPrincipal
 from landmarket.core.errors import Conflict, FieldError, NotFound
 from landmarket.core.versioning import check_if_match
 from landmarket.events.repository import record
-from landmarket.matching.service import refresh_requirement
+from landmarket.matching.recompute import refresh_requirement
 from landmarket.privacy import repository as repo
 from landmarket.privacy.schemas import ErasureRead
 from landmarket.requirements import repository as requirements

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from landmarket.core.i18n import Lang, fmt_number
-from landmarket.reports import catalogue as cat
+from landmarket.labels import catalogue as cat
 from landmarket.reports import exports, service
 from landmarket.reports.exporters.metadata import scope_sentence
 from landmarket.reports.matching_repository import GOOD_SCORE

@@ -10,7 +10,7 @@ from fastapi import Response
 
 from landmarket.core.errors import FieldError, ValidationFailed
 from landmarket.core.i18n import Lang
-from landmarket.reports import catalogue as cat
+from landmarket.labels import catalogue as cat
 from landmarket.reports.exporters.cells import DATA_ATTRIBUTION
 from landmarket.reports.exporters.csv_export import table_csv
 from landmarket.reports.exporters.metadata import note_text, report_title

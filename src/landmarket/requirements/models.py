@@ -12,6 +12,7 @@ from sqlalchemy import (
     ARRAY,
     Boolean,
     CheckConstraint,
+    ColumnElement,
     Date,
     DateTime,
     Enum,
@@ -22,9 +23,13 @@ from sqlalchemy import (
     String,
     Uuid,
     func,
+    literal,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from landmarket.auth.models import OrgKind
+from landmarket.auth.principal import AuthPrincipal
 from landmarket.db.base import STORAGE_SRID, Base, Timestamped
 
 
@@ -125,3 +130,14 @@ class Requirement(Timestamped, Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False
     )
+
+
+def visible_to(principal: AuthPrincipal) -> ColumnElement[bool]:
+    """Row-level visibility, applied wherever requirements are selected (here so that matching
+    can apply it without importing requirements' repository)."""
+    if principal.is_admin:
+        return true()
+    if principal.kind is OrgKind.company:
+        return Requirement.company_id == principal.org_id
+    # Requirements are confidential: municipalities and agencies never select one.
+    return literal(False)

@@ -19,30 +19,17 @@ from sqlalchemy import (
     cast,
     func,
     insert,
-    literal,
     select,
-    true,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from landmarket.auth.models import OrgKind
 from landmarket.auth.principal import AuthPrincipal
 from landmarket.db.base import STORAGE_SRID
-from landmarket.db.geo import DEFAULT_CRS, STORAGE_AREA_LONLAT, geojson_out
-from landmarket.matching.rules import WORLD
+from landmarket.db.geo import DEFAULT_CRS, STORAGE_AREA_LONLAT, WORLD, geojson_out
 from landmarket.municipalities.models import Municipality
-from landmarket.requirements.models import Requirement, RequirementStatus
-
-
-def visible_to(principal: AuthPrincipal) -> ColumnElement[bool]:
-    if principal.is_admin:
-        return true()
-    if principal.kind is OrgKind.company:
-        return Requirement.company_id == principal.org_id
-    # Requirements are confidential: municipalities and agencies never select one.
-    return literal(False)
+from landmarket.requirements.models import Requirement, RequirementStatus, visible_to
 
 
 def geometry_in(geojson: dict[str, Any], name: str, *, multi: bool) -> ColumnElement[Any]:

@@ -13,10 +13,9 @@ from landmarket.auth.models import OrgKind
 from landmarket.auth.principal import AuthPrincipal
 from landmarket.core.errors import problem_responses
 from landmarket.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
-from landmarket.core.versioning import IF_MATCH_REQUIRED, IfMatch, RequiredIfMatch, etag
+from landmarket.core.versioning import IF_MATCH_REQUIRED, RequiredIfMatch, etag
 from landmarket.db.session import SessionDep
 from landmarket.idempotency.deps import IdempotencyDep, idempotency_responses
-from landmarket.privacy import service as privacy
 from landmarket.requirements import service
 from landmarket.requirements.models import RequirementStatus
 from landmarket.requirements.schemas import RequirementCreate, RequirementRead, RequirementUpdate
@@ -103,32 +102,3 @@ async def update_requirement(
 ) -> Response:
     result = await service.update(session, principal, requirement_id, body, if_match=if_match)
     return _response(result.requirement)
-
-
-@router.delete(
-    "/requirements/{requirement_id}",
-    status_code=status.HTTP_204_NO_CONTENT,
-    summary="Withdraw a requirement (status withdrawn; the row and its history stay); "
-    "with erase=true also erase its text and contact data everywhere",
-    responses=problem_responses(401, 404, 412, 422),
-)
-async def withdraw_requirement(
-    requirement_id: RequirementId,
-    principal: Principal,
-    session: SessionDep,
-    if_match: IfMatch = None,
-    erase: Annotated[
-        bool,
-        Query(
-            description="Also remove title, description and the contact data and messages "
-            "of its matches from every row, audit snapshot and webhook event (irreversible)"
-        ),
-    ] = False,
-) -> Response:
-    if erase:
-        version = await privacy.erase_requirement(
-            session, principal, requirement_id, if_match=if_match
-        )
-    else:
-        version = await service.withdraw(session, principal, requirement_id, if_match=if_match)
-    return Response(status_code=204, headers={"ETag": etag(version)})

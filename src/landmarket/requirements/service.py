@@ -16,7 +16,7 @@ from landmarket.core.pagination import Page, decode_uuid_cursor, encode_cursor
 from landmarket.core.versioning import check_if_match
 from landmarket.db.geo import AXIS_ORDER_HINT
 from landmarket.events.repository import record
-from landmarket.matching.service import refresh_requirement
+from landmarket.matching.recompute import refresh_requirement
 from landmarket.requirements import repository as repo
 from landmarket.requirements.models import Requirement, RequirementStatus
 from landmarket.requirements.schemas import (

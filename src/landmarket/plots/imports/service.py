@@ -30,7 +30,7 @@ from landmarket.core.errors import (
 )
 from landmarket.db.geo import Crs
 from landmarket.db.session import is_transient
-from landmarket.matching.service import refresh_plots
+from landmarket.matching.recompute import refresh_plots
 from landmarket.plots.geometry import (
     DEFAULT_MAX_VERTICES,
     UNREADABLE,

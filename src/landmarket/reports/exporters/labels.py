@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from landmarket.core.i18n import Lang
-from landmarket.reports import catalogue as cat
+from landmarket.labels import catalogue as cat
 from landmarket.reports.suppression import SUPPRESSED
 from landmarket.reports.tables import Column, Table
 

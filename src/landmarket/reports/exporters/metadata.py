@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from landmarket.core.i18n import Lang, fmt_date
-from landmarket.reports import catalogue as cat
+from landmarket.labels import catalogue as cat
 from landmarket.reports.matching_repository import GOOD_SCORE
 from landmarket.reports.suppression import MIN_COMPANIES
 from landmarket.reports.tables import Report

@@ -37,7 +37,7 @@ from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from landmarket.core.i18n import Lang, fmt_date, fmt_number
-from landmarket.reports import catalogue as cat
+from landmarket.labels import catalogue as cat
 from landmarket.reports.exporters.cells import BKG_ATTRIBUTION
 from landmarket.reports.exporters.label_layout import Box, Placed, Wanted, place_labels
 from landmarket.reports.matching_repository import GOOD_SCORE

@@ -23,7 +23,7 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from landmarket.core.i18n import Lang
-from landmarket.reports import catalogue as cat
+from landmarket.labels import catalogue as cat
 from landmarket.reports.exporters.cells import neutralise
 from landmarket.reports.exporters.labels import header, table_columns, table_values
 from landmarket.reports.exporters.metadata import metadata_rows

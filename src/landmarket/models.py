@@ -1,4 +1,5 @@
-"""Import every model module so ``Base.metadata`` is complete (Alembic, tests)."""
+"""The models registry: imports every model module so ``Base.metadata`` is complete (Alembic,
+tests). It sits above the domains, beside the app factory; ``db`` knows no domain."""
 
 from landmarket.auth import models as auth_models
 from landmarket.db.base import Base

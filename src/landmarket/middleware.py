@@ -1,4 +1,5 @@
-"""The app's middleware stack, in one place because the order matters.
+"""The app's middleware stack, in one place because the order matters. It lives beside the app
+factory, not in core: it assembles a domain's middleware (OGC dispatch) and core knows none.
 
 From the outside in:
 
