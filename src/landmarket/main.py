@@ -24,6 +24,7 @@ from landmarket.health.router import router as health_router
 from landmarket.matching.router import router as matching_router
 from landmarket.municipalities.router import router as municipalities_router
 from landmarket.ogc.router import router as ogc_router
+from landmarket.plots.imports.router import router as plot_import_sessions_router
 from landmarket.plots.router import router as plots_router
 from landmarket.privacy.router import admin_router as privacy_admin_router
 from landmarket.reports.router import router as reports_router
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app.include_router(municipalities_router, prefix="/v1")
     app.include_router(auth_router, prefix="/v1")
     app.include_router(plots_router, prefix="/v1")
+    app.include_router(plot_import_sessions_router, prefix="/v1")
     app.include_router(requirements_router, prefix="/v1")
     app.include_router(matching_router, prefix="/v1")
     app.include_router(webhooks_router, prefix="/v1")

@@ -1,0 +1,67 @@
+"""Import session schemas: open, upload a batch, commit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field
+
+from landmarket.core.schemas import ApiModel, ReadModel
+from landmarket.plots.imports.schemas import ImportMode
+from landmarket.plots.schemas import Ags
+
+
+class SessionOpen(ApiModel):
+    """The options of the whole push; every batch is read in the session's `Content-Crs`."""
+
+    mode: ImportMode = ImportMode.atomic
+    repair: bool = Field(default=False, description="Repair invalid geometries (ST_MakeValid)")
+    prune: bool = Field(
+        default=False,
+        description="At commit: withdraw the plots of the touched municipalities (and of "
+        "`municipalities`) that no batch of the session contains",
+    )
+    municipalities: list[Ags] = Field(
+        default_factory=list, description="With `prune`: further municipalities to prune"
+    )
+
+
+class SessionRead(ReadModel):
+    id: str
+    state: Literal["open", "committed"]
+    crs: str
+    mode: ImportMode
+    repair: bool
+    prune: bool
+    batches: list[int] = Field(description="Sequence numbers of the batches received so far")
+    features: int = Field(description="Features received over all batches")
+    expires_at: datetime = Field(
+        description="When the session is dropped unwritten if nothing more arrives"
+    )
+
+
+class BatchUpload(ApiModel):
+    """One batch: a GeoJSON FeatureCollection of plots, checked at commit."""
+
+    type: Literal["FeatureCollection"]
+    features: list[dict[str, Any]] = Field(description="Plot Features, as for `/v1/plot-imports`")
+    # GIS exports often carry these; they are accepted and ignored.
+    name: str | None = None
+    crs: dict[str, Any] | None = None
+    bbox: list[float] | None = None
+
+
+class BatchRead(ReadModel):
+    seq: int
+    received: int = Field(description="Features in this batch")
+    features: int = Field(description="Features received over all batches of the session")
+
+
+class SessionCommit(ApiModel):
+    batches: int | None = Field(
+        default=None,
+        ge=0,
+        description="How many batches the client sent (sequence numbers 0 to n-1); the commit "
+        "is refused (409, naming the missing ones) unless all of them arrived",
+    )
