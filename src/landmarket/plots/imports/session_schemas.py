@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
 from landmarket.core.schemas import ApiModel, ReadModel
 from landmarket.plots.imports.schemas import ImportMode
-from landmarket.plots.schemas import Ags
+from landmarket.plots.schemas import Ags, ExternalId
 
 
 class SessionOpen(ApiModel):
@@ -24,6 +24,11 @@ class SessionOpen(ApiModel):
     )
     municipalities: list[Ags] = Field(
         default_factory=list, description="With `prune`: further municipalities to prune"
+    )
+    keep: Annotated[list[ExternalId], Field(max_length=1_000_000)] = Field(
+        default_factory=list,
+        description="With `prune`: external ids the push contains but does not send (rows the "
+        "client refused); plots with these ids are not withdrawn",
     )
 
 

@@ -217,7 +217,10 @@ async def commit_session(
         session,
         principal,
         PlotImport(
-            type="FeatureCollection", features=features, municipalities=options.municipalities
+            type="FeatureCollection",
+            features=features,
+            municipalities=options.municipalities,
+            keep=options.keep,
         ),
         ImportOptions(
             crs=parse_crs(row.crs),
