@@ -1,7 +1,11 @@
-"""Import sessions for batched pushes
+"""Import sessions for batched pushes; plots say whether their geometry is approximate
 
 A push of many batches is one unit: its batches are stored in ``plot_import_batches`` as they
 arrive and written to ``plots`` only by the session's commit, in one transaction.
+
+``plots.geometry_precision``: ``approximate`` for a square of the registered area around a
+register's point (``landmarket plots push --point-area-field``). It is a public property, so
+the trigger of migration 0009 that keeps ``public_properties`` is redefined to include it.
 
 Revision ID: 0013
 Revises: 0009
@@ -14,6 +18,48 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+_UTC = """'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'"""
+
+
+def _function(with_precision: bool) -> str:
+    precision = "'geometry_precision', NEW.geometry_precision," if with_precision else ""
+    return f"""
+CREATE OR REPLACE FUNCTION plots_public_properties() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.public_properties := json_build_object(
+        'external_id', NEW.external_id,
+        'municipality_ags', NEW.municipality_ags,
+        'title', NEW.title,
+        'description', NEW.description,
+        'category', NEW.category,
+        'zoning', NEW.zoning,
+        'planning_status', NEW.planning_status,
+        'emission_quota_db', NEW.emission_quota_db,
+        'contamination', NEW.contamination,
+        'servicing', NEW.servicing,
+        'fibre_available', NEW.fibre_available,
+        'broadband_mbps', NEW.broadband_mbps,
+        'transit_stop_distance_m', NEW.transit_stop_distance_m,
+        'motorway_distance_km', NEW.motorway_distance_km,
+        'rail_siding', NEW.rail_siding,
+        'tenure', NEW.tenure,
+        'price_eur_per_m2', NEW.price_eur_per_m2,
+        'rent_eur_per_m2_month', NEW.rent_eur_per_m2_month,
+        'ownership', NEW.ownership,
+        'divisible', NEW.divisible,
+        'min_divisible_area_m2', NEW.min_divisible_area_m2,
+        'available_from', NEW.available_from,
+        'parcel_ids', NEW.parcel_ids,
+        {precision}
+        'area_m2', ST_Area(NEW.geom),
+        'published_at', to_char(timezone('UTC', NEW.published_at), {_UTC}),
+        'updated_at', to_char(timezone('UTC', NEW.updated_at), {_UTC})
+    );
+    RETURN NEW;
+END
+$$
+"""
+
 revision: str = "0013"
 down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
@@ -21,6 +67,25 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.add_column(
+        "plots",
+        sa.Column(
+            "geometry_precision",
+            sa.Enum(
+                "exact",
+                "approximate",
+                name="plot_geometry_precision",
+                native_enum=False,
+                create_constraint=True,
+                length=32,
+            ),
+            server_default="exact",
+            nullable=False,
+        ),
+    )
+    op.execute(_function(with_precision=True))
+    # The trigger fills the new member in on every row.
+    op.execute("UPDATE plots SET public_properties = NULL")
     op.create_table(
         "plot_import_sessions",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -73,6 +138,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute(_function(with_precision=False))
+    op.drop_column("plots", "geometry_precision")
+    op.execute("UPDATE plots SET public_properties = NULL")
     op.drop_table("plot_import_batches")
     op.drop_index("ix_plot_import_sessions_expires_at", table_name="plot_import_sessions")
     op.drop_table("plot_import_sessions")

@@ -59,6 +59,7 @@ PLOT_PROPERTIES = (
     "min_divisible_area_m2",
     "available_from",
     "parcel_ids",
+    "geometry_precision",
     "area_m2",
     "published_at",
     "updated_at",

@@ -86,6 +86,14 @@ class Ownership(enum.StrEnum):
     mixed = "mixed"
 
 
+class GeometryPrecision(enum.StrEnum):
+    """How the geometry was made: surveyed outline, or a square of the registered area
+    around a register's point (`landmarket plots push --point-area-field`)."""
+
+    exact = "exact"
+    approximate = "approximate"
+
+
 class PlotStatus(enum.StrEnum):
     draft = "draft"
     published = "published"
@@ -158,6 +166,12 @@ class Plot(Timestamped, Base):
     contact: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     status: Mapped[PlotStatus] = mapped_column(
         _enum(PlotStatus, "plot_status"), nullable=False, default=PlotStatus.draft
+    )
+    geometry_precision: Mapped[GeometryPrecision] = mapped_column(
+        _enum(GeometryPrecision, "plot_geometry_precision"),
+        nullable=False,
+        default=GeometryPrecision.exact,
+        server_default=GeometryPrecision.exact.value,
     )
     geom: Mapped[Any] = mapped_column(
         Geometry("MULTIPOLYGON", srid=STORAGE_SRID, spatial_index=True), nullable=False

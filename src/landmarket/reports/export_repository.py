@@ -50,6 +50,7 @@ PLOT_COLUMNS: list[Column] = [
     Column("servicing", "text"),
     Column("contamination", "text"),
     Column("divisible", "bool"),
+    Column("geometry_precision", "text"),
     Column("lon", "float"),
     Column("lat", "float"),
 ]
