@@ -60,6 +60,7 @@ END
 $$
 """
 
+
 revision: str = "0013"
 down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
@@ -117,9 +118,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_plot_import_sessions")),
     )
-    op.create_index(
-        "ix_plot_import_sessions_expires_at", "plot_import_sessions", ["expires_at"]
-    )
+    op.create_index("ix_plot_import_sessions_expires_at", "plot_import_sessions", ["expires_at"])
     op.create_table(
         "plot_import_batches",
         sa.Column("session_id", sa.Uuid(), nullable=False),

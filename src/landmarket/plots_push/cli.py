@@ -90,12 +90,8 @@ def _keep(table: Table, converted: Converted) -> list[str]:
 
 
 def push_command(
-    file: Annotated[
-        Path, typer.Argument(help="GeoPackage, Shapefile, GeoJSON, CSV or XLSX")
-    ],
-    api_url: Annotated[
-        str, typer.Option("--api", help="API base URL, e.g. http://127.0.0.1:8000")
-    ],
+    file: Annotated[Path, typer.Argument(help="GeoPackage, Shapefile, GeoJSON, CSV or XLSX")],
+    api_url: Annotated[str, typer.Option("--api", help="API base URL, e.g. http://127.0.0.1:8000")],
     key: Annotated[str, typer.Option("--key", envvar="LANDMARKET_API_KEY", help="API key")],
     mapping_file: Annotated[
         Path | None,
@@ -115,9 +111,7 @@ def push_command(
     mode: Annotated[ImportMode, typer.Option("--mode")] = ImportMode.atomic,
     prune: Annotated[
         bool,
-        typer.Option(
-            "--prune", help="Withdraw plots of the touched municipalities the file lacks"
-        ),
+        typer.Option("--prune", help="Withdraw plots of the touched municipalities the file lacks"),
     ] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check everything, write nothing")] = (
         False
@@ -213,9 +207,7 @@ def _run(
     table = read_table(file, mapping)
     for note in table.notes:
         _say(note)
-    converted = convert(
-        table, mapping, from_renames(_renames(renames)), approximate_ok=True
-    )
+    converted = convert(table, mapping, from_renames(_renames(renames)), approximate_ok=True)
     if converted.ignored:
         _say(f"ignored columns (no plot property): {', '.join(converted.ignored)}")
     result = PushResult(received=len(table.rows), dry_run=options.dry_run)

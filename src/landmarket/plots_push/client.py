@@ -8,6 +8,7 @@ idempotent on the server, so a retry never writes twice. What still fails is ``U
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -126,10 +127,8 @@ class SessionClient:
 
     def abort(self, sid: str) -> None:
         """Best effort: an abandoned session expires on the server anyway."""
-        try:
+        with contextlib.suppress(httpx.HTTPError):
             self._client.delete(f"{self._base}/{sid}", headers=self._headers)
-        except httpx.HTTPError:
-            pass
 
 
 def send(

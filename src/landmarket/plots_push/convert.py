@@ -64,6 +64,10 @@ class Failure:
     expected: str  # the form that would have been taken, or the API's reason
     status: int = 422
 
+    def __post_init__(self) -> None:
+        if blank(self.value):
+            self.value = None  # NaN and "" are an empty cell, and NaN is not JSON
+
     @property
     def reason(self) -> str:
         """What groups failures in the summary: the column and the expected form."""
@@ -143,10 +147,9 @@ def _convert(rule: Rule, raw: Any) -> Any:
     if target in _BOOLS:
         return to_bool(raw)
     if target in _INTS:
-        number = to_number(raw, rule.decimal) * factor
-        if not number.is_integer():
-            raise Refused("a whole number")
-        return int(number) if factor != 1.0 else to_int(raw, rule.decimal)
+        if factor == 1.0:
+            return to_int(raw, rule.decimal)
+        return round(to_number(raw, rule.decimal) * factor)  # 0,35 km → 350 m
     if target in _FLOATS:
         return to_number(raw, rule.decimal) * factor
     if target == "available_from":
@@ -250,7 +253,6 @@ def _feature(
 @dataclass
 class _Approximate:
     geometry: dict[str, Any]
-
 
 
 def _plot_geometry(

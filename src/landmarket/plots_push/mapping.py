@@ -151,7 +151,9 @@ def load_mapping(path: Path) -> Mapping:
         raise MappingError(f"{path}: [source] must be a table")
     bad = sorted(set(source) - _SOURCE_KEYS)
     if bad:
-        raise MappingError(f"{path}: [source]: unknown key(s) {bad}; allowed: {sorted(_SOURCE_KEYS)}")
+        raise MappingError(
+            f"{path}: [source]: unknown key(s) {bad}; allowed: {sorted(_SOURCE_KEYS)}"
+        )
     options: dict[str, Any] = {}
     for key, value in source.items():
         if key == "merge":

@@ -59,9 +59,7 @@ class PushResult:
         }
 
 
-def _server_failure(
-    entry: dict[str, Any], table: Table, converted: Converted
-) -> Failure:
+def _server_failure(entry: dict[str, Any], table: Table, converted: Converted) -> Failure:
     """An API error entry (pointer into the sent batch) → the file's row and column."""
     sent = int(entry["index"])
     position = converted.positions[sent]
@@ -125,9 +123,7 @@ def write_errors(path: Path, table: Table, result: PushResult) -> None:
         writer.writerow(columns)
         for index in sorted(by_row):
             row = table.rows[index]
-            errors = " | ".join(
-                f"{f.field}={_show(f.value)}: {f.expected}" for f in by_row[index]
-            )
+            errors = " | ".join(f"{f.field}={_show(f.value)}: {f.expected}" for f in by_row[index])
             values = ["" if row.get(c) is None else row.get(c) for c in table.fields]
             geometry = [to_wkt(table.geometries[index])] if vector else []
             writer.writerow([by_row[index][0].row, *values, *geometry, errors])

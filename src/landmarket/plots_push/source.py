@@ -183,10 +183,14 @@ def read_table(path: Path, mapping: Mapping) -> Table:
         except (pyogrio.errors.FeatureError, UnicodeDecodeError, ValueError) as exc:
             raise SourceError(f"{path}: a feature cannot be read: {exc}") from exc
         fields = [str(f) for f in meta["fields"]]
-        rows = [
-            {name: _plain(v) for name, v in zip(fields, values, strict=True)}
-            for values in zip(*(c.tolist() for c in columns), strict=True)
-        ] if fields else [{} for _ in range(len(wkbs))]
+        rows = (
+            [
+                {name: _plain(v) for name, v in zip(fields, values, strict=True)}
+                for values in zip(*(c.tolist() for c in columns), strict=True)
+            ]
+            if fields
+            else [{} for _ in range(len(wkbs))]
+        )
         table_like = driver in ("CSV", "XLSX", "ODS")
         table = Table(
             fields=fields,
@@ -240,7 +244,9 @@ def _geometry(
         table.geometry_fields = [wkt_name]
         srid = _srid(mapping.crs or meta.get("crs"))
         if srid is None:
-            raise SourceError(f"{path}: the geometry in {wkt_name} needs its CRS: --crs EPSG:<code>")
+            raise SourceError(
+                f"{path}: the geometry in {wkt_name} needs its CRS: --crs EPSG:<code>"
+            )
         if meta.get("geometry_type") is not None and mapping.wkt is None:
             geometries = [wkb_to_geojson(w) for w in wkbs]  # GDAL read the WKT column itself
         else:
@@ -353,4 +359,3 @@ def _metric_points(table: Table) -> None:
             raise SourceError("a file mixing points and polygons must be in a CRS the API takes")
         return  # polygons stay in their CRS; points are refused per row as not metric
     _reproject_all_points(table)
-

@@ -82,8 +82,8 @@ def to_number(value: Any, decimal: str | None = None) -> float:
     elif _AMBIGUOUS.fullmatch(text):
         # 1.234 or 1,234: a thousand or one and a bit? Only the file's convention can say.
         raise Refused(
-            f"{NUMBER_EXPECTED}; {value.strip()!r} is ambiguous: set decimal = \",\" or "
-            "\".\" for this field in the mapping file"
+            f'{NUMBER_EXPECTED}; {value.strip()!r} is ambiguous: set decimal = "," or '
+            '"." for this field in the mapping file'
         )
     elif _DE_GROUPED.fullmatch(text) or _COMMA.fullmatch(text):
         text = text.replace(".", "").replace(",", ".")
@@ -127,7 +127,9 @@ def to_date(value: Any, date_format: str | None = None) -> str:
         if german:
             return dt.date(int(german[3]), int(german[2]), int(german[1])).isoformat()
     except ValueError as exc:
-        raise Refused(f"a date in the form {date_format}" if date_format else DATE_EXPECTED) from exc
+        raise Refused(
+            f"a date in the form {date_format}" if date_format else DATE_EXPECTED
+        ) from exc
     raise Refused(f"a date in the form {date_format}" if date_format else DATE_EXPECTED)
 
 

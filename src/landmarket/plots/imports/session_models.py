@@ -46,8 +46,13 @@ class ImportSession(Base):
         Uuid, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
     )
     state: Mapped[SessionState] = mapped_column(
-        Enum(SessionState, native_enum=False, create_constraint=True, length=16,
-             name="plot_import_session_state"),
+        Enum(
+            SessionState,
+            native_enum=False,
+            create_constraint=True,
+            length=16,
+            name="plot_import_session_state",
+        ),
         nullable=False,
         default=SessionState.open,
     )

@@ -250,4 +250,3 @@ async def abort_session(
         raise Conflict(f"Import session {session_id} is already committed; nothing to abort")
     await session.delete(row)
     await session.flush()
-
