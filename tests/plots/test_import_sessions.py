@@ -212,3 +212,89 @@ async def test_batch_and_session_limits(
     assert_problem(
         await client.post(BASE, json={"mode": "sometimes"}, headers=bearer(world.frankfurt)), 422
     )
+
+
+async def _push(
+    client: httpx.AsyncClient, key: str, features: list[dict[str, Any]], **options: Any
+) -> httpx.Response:
+    sid = await open_session(client, key, **options)
+    assert (await upload(client, key, sid, 0, features)).status_code == 200
+    return await commit(client, key, sid, 1)
+
+
+async def test_merge_changes_only_the_pushed_properties(
+    client: httpx.AsyncClient, world: World, session: AsyncSession
+) -> None:
+    features = [small(i) for i in range(3)]
+    for f in features:
+        f["properties"] |= {"category": "brownfield", "price_eur_per_m2": 100, "zoning": "GE"}
+    assert (await _push(client, world.frankfurt, features)).json()["created"] == 3
+
+    # The next push maps only the price (the title it must send is ignored on existing plots).
+    merged = [small(i) for i in range(3)]
+    for f in merged:
+        f["properties"] |= {"price_eur_per_m2": 120, "title": "ignored"}
+    merged[2]["properties"]["price_eur_per_m2"] = 100
+    response = await _push(client, world.frankfurt, merged, merge=["price_eur_per_m2"])
+    report = response.json()
+    assert (report["updated"], report["unchanged"]) == (2, 1), response.text
+    rows = (await session.execute(select(Plot).order_by(Plot.external_id))).scalars().all()
+    assert [(p.price_eur_per_m2, p.category.value, p.zoning.value, p.title) for p in rows] == [
+        (120, "brownfield", "GE", "Plot 0"),
+        (120, "brownfield", "GE", "Plot 1"),
+        (100, "brownfield", "GE", "Plot 2"),
+    ]
+    # Without merge the same push replaces whole plots: category and zoning reset.
+    response = await _push(client, world.frankfurt, merged)
+    assert response.json()["updated"] == 3
+    await session.rollback()
+    assert await session.scalar(select(Plot.category).where(Plot.external_id == "p-0")) is None
+    bad = await client.post(BASE, json={"merge": ["nope"]}, headers=bearer(world.frankfurt))
+    assert "nope" in str(assert_problem(bad, 422)["errors"])
+
+
+async def test_a_plot_edited_elsewhere_since_the_last_push_is_a_conflict(
+    client: httpx.AsyncClient, world: World, session: AsyncSession
+) -> None:
+    features = [small(i) for i in range(3)]
+    assert (await _push(client, world.frankfurt, features)).json()["created"] == 3
+    plot = (await client.get("/v1/plots", headers=bearer(world.frankfurt))).json()["features"]
+    edited = next(f for f in plot if f["properties"]["external_id"] == "p-1")
+    patch = await client.patch(
+        f"/v1/plots/{edited['id']}",
+        json={"properties": {"title": "Edited in the web app"}},
+        headers={**bearer(world.frankfurt), "If-Match": '"1"'},
+    )
+    assert patch.status_code == 200, patch.text
+
+    # The same push again would undo that edit: a conflict (409); atomic → nothing written.
+    before = await table_hash(session)
+    problem = assert_problem(await _push(client, world.frankfurt, features), 422)
+    assert [(e["index"], e["status"]) for e in problem["errors"]] == [(1, 409)]
+    assert "edited elsewhere" in problem["errors"][0]["detail"]
+    assert await table_hash(session) == before
+    # Partial: the others go through, the edited plot is left alone.
+    report = (await _push(client, world.frankfurt, features, mode="partial")).json()
+    assert (report["unchanged"], report["failed"]) == (2, 1)
+    assert await session.scalar(select(Plot.title).where(Plot.external_id == "p-1")) == (
+        "Edited in the web app"
+    )
+    # force overwrites it.
+    report = (await _push(client, world.frankfurt, features, force=True)).json()
+    assert (report["updated"], report["unchanged"]) == (1, 2)
+    await session.rollback()
+    assert await session.scalar(select(Plot.title).where(Plot.external_id == "p-1")) == "Plot 1"
+
+    # Edited again, and the office takes the edit into its GIS: the push agrees, no conflict,
+    # and from then on the push owns the plot again.
+    patch = await client.patch(
+        f"/v1/plots/{edited['id']}",
+        json={"properties": {"title": "Taken into the GIS"}},
+        headers={**bearer(world.frankfurt), "If-Match": '"3"'},
+    )
+    assert patch.status_code == 200, patch.text
+    features[1]["properties"]["title"] = "Taken into the GIS"
+    assert (await _push(client, world.frankfurt, features)).json()["unchanged"] == 3
+    for f in features:
+        f["properties"]["price_eur_per_m2"] = 55
+    assert (await _push(client, world.frankfurt, features)).json()["updated"] == 3

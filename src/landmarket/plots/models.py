@@ -180,6 +180,9 @@ class Plot(Timestamped, Base):
         Float, Computed("ST_Area(geom)", persisted=True), nullable=False
     )
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    # The version the last bulk import (push) wrote or found unchanged: a higher version
+    # means an edit by other means since, which a push reports as a conflict. Not a property.
+    synced_version: Mapped[int | None] = mapped_column(Integer, deferred=True)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False
     )

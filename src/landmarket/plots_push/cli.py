@@ -8,6 +8,7 @@ failed (network, timeout, 5xx); 4 a bug in this command (please report it).
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -21,7 +22,7 @@ from landmarket.plots.schemas import EXTERNAL_ID_PATTERN
 from landmarket.plots_push import client as api
 from landmarket.plots_push.convert import Converted, convert
 from landmarket.plots_push.mapping import Mapping, MappingError, from_renames, load_mapping
-from landmarket.plots_push.report import PushResult, describe, merge, write_errors
+from landmarket.plots_push.report import PushResult, describe, merge_report, write_errors
 from landmarket.plots_push.source import SourceError, Table, read_table
 
 EXIT_FAILED, EXIT_REFUSED, EXIT_UNREACHABLE, EXIT_BUG = 1, 2, 3, 4
@@ -135,6 +136,16 @@ def push_command(
     point_area_unit: Annotated[
         str | None, typer.Option("--point-area-unit", help="m2 (default), ha, a or km2")
     ] = None,
+    merge: Annotated[
+        bool,
+        typer.Option(
+            "--merge", help="Change only the mapped properties of existing plots; keep the rest"
+        ),
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Overwrite plots edited elsewhere since the last push"),
+    ] = False,
     errors_file: Annotated[
         Path | None,
         typer.Option("--errors", help="Write the refused rows with an error column (CSV)"),
@@ -163,8 +174,14 @@ def push_command(
             },
             renames=map_ or [],
             options=api.PushOptions(
-                mode=mode, prune=prune, dry_run=dry_run, repair=repair, batch_size=batch_size
+                mode=mode,
+                prune=prune,
+                dry_run=dry_run,
+                repair=repair,
+                batch_size=batch_size,
+                force=force,
             ),
+            merge=merge,
             errors_file=errors_file,
             timeout=timeout,
             as_json=as_json,
@@ -196,6 +213,7 @@ def _run(
     cli: dict[str, str | None],
     renames: list[str],
     options: api.PushOptions,
+    merge: bool,
     errors_file: Path | None,
     timeout: float,
     as_json: bool,
@@ -208,6 +226,10 @@ def _run(
     for note in table.notes:
         _say(note)
     converted = convert(table, mapping, from_renames(_renames(renames)), approximate_ok=True)
+    if merge or mapping.merge:
+        # The geometry is always sent, and with it whether it is approximate.
+        pushed = {t for t in converted.rules if t not in ("external_id", "municipality_ags")}
+        options = replace(options, merge=tuple(sorted(pushed | {"geometry_precision"})))
     if converted.ignored:
         _say(f"ignored columns (no plot property): {', '.join(converted.ignored)}")
     result = PushResult(received=len(table.rows), dry_run=options.dry_run)
@@ -224,7 +246,7 @@ def _run(
                 keep=_keep(table, converted),
                 validate_only=refused_here,
             )
-        merge(result, report, table, converted, written=written)
+        merge_report(result, report, table, converted, written=written)
     if errors_file is not None:
         write_errors(errors_file, table, result)
     if as_json:

@@ -37,6 +37,9 @@ class PushOptions:
     dry_run: bool = False
     repair: bool = False
     batch_size: int = 1000
+    # Merge: only these properties change on existing plots (None: replace whole plots).
+    merge: tuple[str, ...] | None = None
+    force: bool = False
 
 
 def api_base(api: str) -> str:
@@ -97,6 +100,8 @@ class SessionClient:
             "repair": options.repair,
             "prune": options.prune,
             "keep": list(keep),
+            "merge": None if options.merge is None else list(options.merge),
+            "force": options.force,
         }
         response = self._request("POST", self._base, json=body)
         if response.status_code != 201:

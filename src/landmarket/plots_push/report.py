@@ -91,7 +91,7 @@ def _server_failure(entry: dict[str, Any], table: Table, converted: Converted) -
     )
 
 
-def merge(
+def merge_report(
     result: PushResult,
     report: dict[str, Any],
     table: Table,

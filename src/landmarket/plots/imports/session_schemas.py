@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from landmarket.core.schemas import ApiModel, ReadModel
 from landmarket.plots.imports.schemas import ImportMode
-from landmarket.plots.schemas import Ags, ExternalId
+from landmarket.plots.schemas import Ags, ExternalId, PlotAttributes
 
 
 class SessionOpen(ApiModel):
@@ -30,6 +30,25 @@ class SessionOpen(ApiModel):
         description="With `prune`: external ids the push contains but does not send (rows the "
         "client refused); plots with these ids are not withdrawn",
     )
+
+    merge: list[str] | None = Field(
+        default=None,
+        description="Merge: only these properties (and the geometry) change on existing plots; "
+        "the others keep their values. Omitted: each feature replaces the whole plot",
+    )
+    force: bool = Field(
+        default=False,
+        description="Overwrite plots edited by other means since the last push (otherwise each "
+        "such feature fails with status 409)",
+    )
+
+    @field_validator("merge")
+    @classmethod
+    def _known(cls, names: list[str] | None) -> list[str] | None:
+        unknown = sorted(set(names or ()) - set(PlotAttributes.model_fields))
+        if unknown:
+            raise ValueError(f"not plot properties: {', '.join(unknown)}")
+        return names
 
 
 class SessionRead(ReadModel):

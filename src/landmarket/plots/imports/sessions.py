@@ -230,6 +230,8 @@ async def commit_session(
             repair=options.repair,
             max_features=None,  # bounded by LANDMARKET_MAX_IMPORT_SESSION_FEATURES at upload
             max_vertices=limits.max_vertices,
+            fields=None if options.merge is None else frozenset(options.merge),
+            detect_conflicts=not options.force,
         ),
     )
     if not dry_run:
