@@ -208,11 +208,54 @@ async def test_shapefile_with_0_1_and_german_decimal_text(
         )
         assert code == 0, output
         assert report["created"] == n
-    rows = (await session.execute(select(Plot).order_by(Plot.external_id))).scalars().all()
-    assert [p.fibre_available for p in rows] == [False, True, False, True]
-    assert [p.price_eur_per_m2 for p in rows] == [1234.5, 136.0, 12.0, None]
-    assert [p.motorway_distance_km for p in rows] == [0.5, 2.0, None, 1.25]
-    assert rows[0].title == "Fläche 0"
+        rows = (await session.execute(select(Plot).order_by(Plot.external_id))).scalars().all()
+        assert [p.fibre_available for p in rows] == [False, True, False, True]
+        assert [p.price_eur_per_m2 for p in rows] == [1234.5, 136.0, 12.0, None]
+        assert [p.motorway_distance_km for p in rows] == [0.5, 2.0, None, 1.25]
+        assert rows[0].title == "Fläche 0"
+
+        # Duplicate ids in different batches (rows 1 and 3, --batch-size 2): refused, and
+        # nothing written; the stored plot is not replaced by the later row.
+        before = await table_hash(session)
+        dup = tmp_path / "dup.shp"
+        write_shapefile(dup, ids=["S0", "S1", "S0", "S3"], prices=["1", "2", "3", "4"])
+        code, report, output = await asyncio.to_thread(
+            run, dup, base, world.frankfurt, "--id-field", "OBJ_ID", "--batch-size", "2",
+            "--map", "NAME=title", "--map", "PREIS=price_eur_per_m2",
+        )  # fmt: skip
+        assert code == 1, output
+        assert (report["created"], report["updated"], report["written"]) == (0, 0, False)
+        assert [(e["row"], e["external_id"]) for e in report["errors"]] == [(3, "S0")]
+        assert "duplicate" in report["errors"][0]["detail"]
+        assert await table_hash(session) == before
+
+        # --merge: a file with only the price changes only the price.
+        prices = tmp_path / "prices.shp"
+        write_shapefile(prices, ids=["S0", "S1", "S2", "S3"], prices=["9", "9", "9", "9"])
+        merge = ["--map", "PREIS=price_eur_per_m2", "--map", "NAME=title", "--merge"]
+        code, report, output = await asyncio.to_thread(
+            run, prices, base, world.frankfurt, "--id-field", "OBJ_ID", *merge
+        )
+        assert code == 0 and report["updated"] == 4, output
+        await session.rollback()
+        rows = (await session.execute(select(Plot).order_by(Plot.external_id))).scalars().all()
+        assert [p.price_eur_per_m2 for p in rows] == [9.0] * 4
+        assert [p.fibre_available for p in rows] == [False, True, False, True]  # kept
+        assert [p.motorway_distance_km for p in rows] == [0.5, 2.0, None, 1.25]  # kept
+
+
+def write_shapefile(path: Path, ids: list[str], prices: list[str]) -> None:
+    pyogrio.raw.write(
+        path,
+        np.array([shapely.to_wkb(b) for b in boxes(len(ids))], dtype=object),
+        [np.array(ids, dtype=object), np.array([f"Fläche {i}" for i in ids], dtype=object),
+         np.array(prices, dtype=object)],
+        ["OBJ_ID", "NAME", "PREIS"],
+        crs="EPSG:25832",
+        geometry_type="Polygon",
+        driver="ESRI Shapefile",
+        encoding="UTF-8",
+    )  # fmt: skip
 
 
 async def test_xlsx_named_csv_with_x_y_in_25832_and_german_headers(
