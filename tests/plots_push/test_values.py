@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from landmarket.plots_push.convert import convert
-from landmarket.plots_push.mapping import Mapping, Rule, TARGETS
+from landmarket.plots_push.mapping import TARGETS, Mapping, Rule
 from landmarket.plots_push.source import Table
 from landmarket.plots_push.values import Refused, to_bool, to_date, to_int, to_number
 
