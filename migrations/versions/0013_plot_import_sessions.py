@@ -6,6 +6,9 @@ arrive and written to ``plots`` only by the session's commit, in one transaction
 ``plots.synced_version``: the version the last import left, so a push can tell a plot edited
 by other means since (a conflict) from one it wrote itself.
 
+``municipalities.attribution``: the licence line of the boundary set each boundary came from
+(unknown for boundaries imported before: NULL, so nothing claims a source it may not be).
+
 ``plots.geometry_precision``: ``approximate`` for a square of the registered area around a
 register's point (``landmarket plots push --point-area-field``). It is a public property, so
 the trigger of migration 0009 that keeps ``public_properties`` is redefined to include it.
@@ -88,6 +91,7 @@ def upgrade() -> None:
         ),
     )
     op.add_column("plots", sa.Column("synced_version", sa.Integer(), nullable=True))
+    op.add_column("municipalities", sa.Column("attribution", sa.String(length=300), nullable=True))
     op.execute(_function(with_precision=True))
     # The trigger fills the new member in on every row.
     op.execute("UPDATE plots SET public_properties = NULL")
@@ -144,6 +148,7 @@ def downgrade() -> None:
     op.execute(_function(with_precision=False))
     op.drop_column("plots", "geometry_precision")
     op.drop_column("plots", "synced_version")
+    op.drop_column("municipalities", "attribution")
     op.execute("UPDATE plots SET public_properties = NULL")
     op.drop_table("plot_import_batches")
     op.drop_index("ix_plot_import_sessions_expires_at", table_name="plot_import_sessions")

@@ -38,7 +38,8 @@ companies post space requirements, and matching pairs them across municipal boun
 Authenticate with `Authorization: Bearer <api key>`. Errors are RFC 9457
 `application/problem+json`. Requests are rate limited per API key (anonymous ones per client
 address): over the limit the answer is 429 with `Retry-After`; `RateLimit-*` headers show the
-budget. Boundary data: © GeoBasis-DE / BKG (Daten verändert).
+budget. Boundary data: each municipality carries the licence line of its boundary set
+(`attribution` in `/ogc/collections/municipalities/items`).
 """
 
 

@@ -63,7 +63,15 @@ def _engine(request: Request) -> AsyncEngine:
 
 
 def _meta(scope: Scope, name: str) -> Report:
-    return Report(name, scope.region, scope.region_name, scope.filters(), datetime.now(UTC), [])
+    return Report(
+        name,
+        scope.region,
+        scope.region_name,
+        scope.filters(),
+        datetime.now(UTC),
+        [],
+        boundary_attribution=scope.boundary_attribution,
+    )
 
 
 @router.get(

@@ -63,5 +63,6 @@ async def regional_pdf(session: AsyncSession, scope: Scope, today: date) -> byte
         flows=flows,
         unmet=unmet,
         municipalities=areas,
+        boundaries=scope.boundary_attribution,
     )
     return await asyncio.to_thread(render_pdf, data)

@@ -13,6 +13,19 @@ from landmarket.auth.principal import AuthPrincipal
 from landmarket.core.errors import FieldError, Forbidden, NotFound, ValidationFailed
 from landmarket.municipalities.models import Municipality, Region, region_municipalities
 
+UNKNOWN_ATTRIBUTION = (
+    "source not recorded (landmarket municipalities import --attribution gives it)"
+)
+
+
+async def boundary_attribution(session: AsyncSession, ags: tuple[str, ...] | None) -> str:
+    """Each distinct licence line of the boundaries in scope, in a stable order."""
+    stmt = select(Municipality.attribution).where(Municipality.attribution.is_not(None))
+    if ags is not None:
+        stmt = stmt.where(Municipality.ags.in_(ags))
+    lines = sorted({str(a) for a in await session.scalars(stmt.distinct())})
+    return "; ".join(lines) or UNKNOWN_ATTRIBUTION
+
 
 @dataclass(frozen=True)
 class Scope:
@@ -24,6 +37,8 @@ class Scope:
     ags: tuple[str, ...] | None
     date_from: date | None = None
     date_to: date | None = None
+    # The licence lines of the scope's boundary sets, joined (municipalities.attribution).
+    boundary_attribution: str = UNKNOWN_ATTRIBUTION
 
     def filters(self) -> dict[str, object]:
         return {
@@ -101,4 +116,5 @@ async def resolve_unchecked(
                 ],
             )
         members = tuple(wanted)
-    return Scope(region, name, members, date_from, date_to)
+    attribution = await boundary_attribution(session, members)
+    return Scope(region, name, members, date_from, date_to, attribution)

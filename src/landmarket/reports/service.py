@@ -60,6 +60,7 @@ def _report(name: str, scope: Scope, tables: list[Table], notes: list[str], **ex
         generated_at=datetime.now(UTC),
         tables=tables,
         notes=notes,
+        boundary_attribution=scope.boundary_attribution,
     )
 
 

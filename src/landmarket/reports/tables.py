@@ -48,6 +48,7 @@ class Report:
     generated_at: datetime
     tables: list[Table]
     notes: list[str] = field(default_factory=list)
+    boundary_attribution: str = ""
 
     def table(self, name: str) -> Table:
         return next(t for t in self.tables if t.name == name)

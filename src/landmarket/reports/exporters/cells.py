@@ -7,7 +7,6 @@ from typing import Any
 
 # A spreadsheet may evaluate text starting with these as a formula (OWASP: CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-BKG_ATTRIBUTION = "© GeoBasis-DE / BKG 2021 (Daten verändert)"
 DATA_ATTRIBUTION = "Plots: the listing municipalities, via landmarket"
 
 

@@ -21,7 +21,7 @@ from matplotlib.colors import Normalize, to_rgba
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from landmarket.reports.exporters.cells import BKG_ATTRIBUTION, DATA_ATTRIBUTION
+from landmarket.reports.exporters.cells import DATA_ATTRIBUTION
 from landmarket.reports.tables import Table
 
 A4_LANDSCAPE = (11.69, 8.27)
@@ -41,6 +41,7 @@ class PdfInput:
     flows: Table
     unmet: Table  # by rule
     municipalities: Table  # with geojson boundaries in "geom"
+    boundaries: str  # the licence lines of the boundary sets (reports.scope)
 
 
 def _fmt(value: Any, digits: int = 1) -> str:
@@ -55,7 +56,7 @@ def _page(title: str, data: PdfInput, number: int) -> Figure:
     fig = Figure(figsize=A4_LANDSCAPE)
     fig.text(0.04, 0.95, title, fontsize=18, weight="bold")
     fig.text(0.96, 0.95, data.title, fontsize=10, ha="right", color="#555")
-    footer = f"{data.generated}  ·  {DATA_ATTRIBUTION}  ·  Boundaries: {BKG_ATTRIBUTION}"
+    footer = f"{data.generated}  ·  {DATA_ATTRIBUTION}  ·  Boundaries: {data.boundaries}"
     fig.text(0.04, 0.025, footer, fontsize=8, color="#555")
     fig.text(0.96, 0.025, f"page {number}", fontsize=8, ha="right", color="#555")
     return fig
@@ -80,7 +81,7 @@ def _cover(data: PdfInput) -> Figure:
     notes = (
         "Supply: plots published, reserved or under negotiation. Demand: open requirements.\n"
         "Figures built from fewer than 3 companies are suppressed (shown as 'suppressed').\n"
-        f"Municipal boundaries {BKG_ATTRIBUTION}."
+        f"Municipal boundaries: {data.boundaries}."
     )
     fig.text(0.67, 0.78, notes, fontsize=10, va="top", wrap=True)
     return fig

@@ -18,7 +18,7 @@ import xlsxwriter
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from landmarket.reports.exporters.cells import BKG_ATTRIBUTION, DATA_ATTRIBUTION, neutralise
+from landmarket.reports.exporters.cells import DATA_ATTRIBUTION, neutralise
 from landmarket.reports.exporters.csv_export import table_rows
 from landmarket.reports.tables import Report
 
@@ -69,7 +69,7 @@ def metadata_rows(report: Report) -> list[tuple[str, Any]]:
         ("filters", json.dumps(report.filters, ensure_ascii=False)),
         *(("note", n) for n in report.notes),
         ("attribution", DATA_ATTRIBUTION),
-        ("attribution_boundaries", BKG_ATTRIBUTION),
+        ("attribution_boundaries", report.boundary_attribution),
     ]
 
 
