@@ -168,7 +168,7 @@ async def test_geopackage_kataster_with_null_booleans_and_the_example_mapping(
         # The other layer holds points: chosen with --layer, they are refused by name.
         code, report, output = await asyncio.to_thread(
             run, source, base, world.frankfurt, "--layer", "notizen", "--id-field", "text",
-            "--municipality", FRANKFURT,
+            "--municipality", FRANKFURT, "--map", "text=title",
         )  # fmt: skip
         assert code == 1, output
         assert "--point-area-field" in report["errors"][0]["detail"]

@@ -189,6 +189,16 @@ def convert(
             raise LookupError(
                 f"no column {rule.source!r} (for {rule.target}); columns: {', '.join(table.fields)}"
             )
+    if "title" not in rules:
+        raise LookupError(
+            "no column for the plot's title: name it with --map COLUMN=title or in the "
+            f"mapping file ([fields.title]); columns: {', '.join(table.fields)}"
+        )
+    area = mapping.point_area_field
+    if area is not None and area not in table.fields:
+        raise LookupError(
+            f"no column {area!r} (for the area of points); columns: {', '.join(table.fields)}"
+        )
     used = {r.source for r in rules.values()} | set(table.geometry_fields)
     used.add(mapping.point_area_field)
     out = Converted(rules=rules, ignored=[f for f in table.fields if f not in used])
@@ -270,8 +280,12 @@ def _plot_geometry(
     if geometry is None:
         fail(columns, None, "a geometry (the row has none)")
         return None
+    kind = geometry.get("type")
+    if kind not in ("Polygon", "MultiPolygon", "Point", "MultiPoint"):
+        fail(columns, kind, "a polygon or multipolygon (the plot's outline)")
+        return None
     point = point_of(geometry)
-    if point is None and geometry.get("type") in ("Point", "MultiPoint"):
+    if point is None and kind in ("Point", "MultiPoint"):
         fail(columns, geometry.get("type"), "one point per plot")
         return None
     if point is None:
@@ -280,13 +294,13 @@ def _plot_geometry(
     if area_field is None:
         fail(
             columns,
-            f"POINT ({point[0]:g} {point[1]:g})",
+            f"POINT ({point[0]:.10g} {point[1]:.10g})",
             "an area (polygon); this is a point: give --point-area-field with the column "
             "holding its area to push it as an approximate square",
         )
         return None
     if table.srid not in METRIC_SRIDS:
-        fail(columns, f"POINT ({point[0]:g} {point[1]:g})", "a point in a metric CRS")
+        fail(columns, f"POINT ({point[0]:.10g} {point[1]:.10g})", "a point in a metric CRS")
         return None
     raw = row.get(area_field)
     try:

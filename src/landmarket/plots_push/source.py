@@ -11,6 +11,7 @@ import contextlib
 import csv
 import re
 import tempfile
+import warnings
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -166,6 +167,15 @@ def _find(fields: list[str], name: str) -> str | None:
 
 
 def read_table(path: Path, mapping: Mapping) -> Table:
+    if path.is_file() and path.stat().st_size == 0:
+        raise SourceError(f"{path}: the file is empty")
+    # GDAL's warnings (e.g. "Ignoring invalid WKT") become per-row errors of ours instead.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _read_table(path, mapping)
+
+
+def _read_table(path: Path, mapping: Mapping) -> Table:
     driver, suffix = _sniff(path)
     notes: list[str] = []
     with _named(path, suffix) as named:
@@ -192,6 +202,9 @@ def read_table(path: Path, mapping: Mapping) -> Table:
             else [{} for _ in range(len(wkbs))]
         )
         table_like = driver in ("CSV", "XLSX", "ODS")
+        if table_like:
+            # GDAL may have parsed a column named WKT itself; ours names the bad rows.
+            meta = {**meta, "geometry_type": None}
         table = Table(
             fields=fields,
             rows=rows,
@@ -200,7 +213,10 @@ def read_table(path: Path, mapping: Mapping) -> Table:
             first_row=2 if table_like else 1,
             notes=notes,
         )
-        _geometry(path, named, layer, meta, wkbs, mapping, table)
+        try:
+            _geometry(path, named, layer, meta, wkbs, mapping, table)
+        except SourceError as exc:
+            raise SourceError("; ".join([str(exc), *notes])) from exc
     return table
 
 
@@ -247,10 +263,7 @@ def _geometry(
             raise SourceError(
                 f"{path}: the geometry in {wkt_name} needs its CRS: --crs EPSG:<code>"
             )
-        if meta.get("geometry_type") is not None and mapping.wkt is None:
-            geometries = [wkb_to_geojson(w) for w in wkbs]  # GDAL read the WKT column itself
-        else:
-            geometries = _parse_wkt([r.get(wkt_name) for r in table.rows])
+        geometries = _parse_wkt([r.get(wkt_name) for r in table.rows])
         table.geometries, table.srid = geometries, srid
         for i, (g, row) in enumerate(zip(geometries, table.rows, strict=True)):
             if g is None and not blank(row.get(wkt_name)):
@@ -347,7 +360,7 @@ def _reproject_all_points(table: Table) -> None:
 
 def _untransformable(table: Table, i: int, point: tuple[float, float]) -> tuple[str, Any, str]:
     name = "/".join(table.geometry_fields) or "geometry"
-    return (name, f"{point[0]:g} {point[1]:g}", f"a position in EPSG:{table.srid}")
+    return (name, f"{point[0]:.10g} {point[1]:.10g}", f"a position in EPSG:{table.srid}")
 
 
 def _metric_points(table: Table) -> None:
