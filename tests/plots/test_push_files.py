@@ -391,6 +391,22 @@ async def test_files_that_cannot_be_pushed_say_why(
             "--crs", "EPSG:25832",
         )  # fmt: skip
         assert code == 1, output  # every row refused locally: the coordinates are not numbers
+        wkt = tmp_path / "wkt.csv"
+        wkt.write_text(
+            "id;title;WKT\n"
+            f"1;A;POLYGON(({X0 + 100} {Y0 + 100},{X0 + 200} {Y0 + 100},{X0 + 200} {Y0 + 200},"
+            f"{X0 + 100} {Y0 + 100}))\n2;B;POLYGON((kaputt\n3;C;LINESTRING(0 0,1 1)\n",
+            encoding="utf-8",
+        )
+        code, report, output = await asyncio.to_thread(
+            run, wkt, base, world.frankfurt, "--id-field", "id", "--crs", "EPSG:25832",
+            "--mode", "partial",
+        )  # fmt: skip
+        assert code == 1 and report["created"] == 1, output
+        assert [(e["row"], e["field"], e["value"]) for e in report["errors"]] == [
+            (3, "WKT", "POLYGON((kaputt"),
+            (4, "WKT", "LineString"),
+        ]
     # Nothing listens here: network trouble has its own exit status.
     code, _, output = await asyncio.to_thread(
         run, tmp_path / "kataster.gpkg", "http://127.0.0.1:9", world.frankfurt
