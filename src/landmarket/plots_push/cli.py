@@ -8,6 +8,7 @@ failed (network, timeout, 5xx); 4 a bug in this command (please report it).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
@@ -82,8 +83,6 @@ def _print(result: PushResult) -> None:
 
 def _keep(table: Table, converted: Converted) -> list[str]:
     """Ids of rows refused here: a prune must not withdraw their plots."""
-    import re
-
     pattern = re.compile(EXTERNAL_ID_PATTERN)
     sent = set(converted.positions)
     ids = {f.external_id for f in converted.failures if f.index not in sent and f.external_id}
@@ -193,7 +192,11 @@ def push_command(
         _say(f"error: the API refused the push: {exc}")
         code = EXIT_REFUSED
     except api.Unreachable as exc:
-        _say(f"error: the API could not be reached or failed; nothing was written: {exc}")
+        _say(
+            f"error: the API could not be reached or failed: {exc}. Nothing is written unless "
+            "the commit went through before the connection dropped; pushing the file again is "
+            "safe (what was written is then reported unchanged)"
+        )
         code = EXIT_UNREACHABLE
     except KeyboardInterrupt:
         _say("interrupted; nothing was written (the server drops the open session)")
