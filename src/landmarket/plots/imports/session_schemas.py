@@ -5,19 +5,27 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, StrictBool, StrictInt, field_validator
 
-from landmarket.core.schemas import ApiModel, ReadModel
+from landmarket.core.schemas import JSON_NUMBER, ApiModel, ReadModel
 from landmarket.plots.imports.schemas import ImportMode
 from landmarket.plots.schemas import Ags, ExternalId, PlotAttributes
+
+
+# A property name, documented as an enum so clients (and fuzzers) know the valid ones.
+PropertyName = Annotated[
+    str, Field(json_schema_extra={"enum": sorted(PlotAttributes.model_fields)})
+]
 
 
 class SessionOpen(ApiModel):
     """The options of the whole push; every batch is read in the session's `Content-Crs`."""
 
     mode: ImportMode = ImportMode.atomic
-    repair: bool = Field(default=False, description="Repair invalid geometries (ST_MakeValid)")
-    prune: bool = Field(
+    repair: StrictBool = Field(
+        default=False, description="Repair invalid geometries (ST_MakeValid)"
+    )
+    prune: StrictBool = Field(
         default=False,
         description="At commit: withdraw the plots of the touched municipalities (and of "
         "`municipalities`) that no batch of the session contains",
@@ -31,12 +39,12 @@ class SessionOpen(ApiModel):
         "client refused); plots with these ids are not withdrawn",
     )
 
-    merge: list[str] | None = Field(
+    merge: list[PropertyName] | None = Field(
         default=None,
         description="Merge: only these properties (and the geometry) change on existing plots; "
         "the others keep their values. Omitted: each feature replaces the whole plot",
     )
-    force: bool = Field(
+    force: StrictBool = Field(
         default=False,
         description="Overwrite plots edited by other means since the last push (otherwise each "
         "such feature fails with status 409)",
@@ -73,7 +81,7 @@ class BatchUpload(ApiModel):
     # GIS exports often carry these; they are accepted and ignored.
     name: str | None = None
     crs: dict[str, Any] | None = None
-    bbox: list[float] | None = None
+    bbox: list[Annotated[float, JSON_NUMBER]] | None = None
 
 
 class BatchRead(ReadModel):
@@ -83,7 +91,7 @@ class BatchRead(ReadModel):
 
 
 class SessionCommit(ApiModel):
-    batches: int | None = Field(
+    batches: StrictInt | None = Field(
         default=None,
         ge=0,
         description="How many batches the client sent (sequence numbers 0 to n-1); the commit "
