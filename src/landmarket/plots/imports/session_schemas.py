@@ -11,7 +11,6 @@ from landmarket.core.schemas import JSON_NUMBER, ApiModel, ReadModel
 from landmarket.plots.imports.schemas import ImportMode
 from landmarket.plots.schemas import Ags, ExternalId, PlotAttributes
 
-
 # A property name, documented as an enum so clients (and fuzzers) know the valid ones.
 PropertyName = Annotated[
     str, Field(json_schema_extra={"enum": sorted(PlotAttributes.model_fields)})
