@@ -243,6 +243,23 @@ async def test_shapefile_with_0_1_and_german_decimal_text(
         assert [p.fibre_available for p in rows] == [False, True, False, True]  # kept
         assert [p.motorway_distance_km for p in rows] == [0.5, 2.0, None, 1.25]  # kept
 
+        # A CRS the API does not take (EPSG:3035, LAEA Europe): reprojected before sending.
+        laea = tmp_path / "laea.gpkg"
+        shapes = [await _reproject(session, shapely.to_wkb(b), 3035) for b in boxes(6)[4:]]
+        pyogrio.raw.write(
+            laea,
+            np.array(shapes, dtype=object),
+            [np.array(["E1", "E2"], dtype=object), np.array(["L1", "L2"], dtype=object)],
+            ["external_id", "title"],
+            crs="EPSG:3035",
+            geometry_type="Polygon",
+            driver="GPKG",
+        )
+        code, report, output = await asyncio.to_thread(run, laea, base, world.frankfurt)
+        assert code == 0 and report["created"] == 2, output
+        area = await session.scalar(select(Plot.area_m2).where(Plot.external_id == "E1"))
+        assert area is not None and abs(area - 2500) < 2500 * 0.002
+
 
 def write_shapefile(path: Path, ids: list[str], prices: list[str]) -> None:
     pyogrio.raw.write(
@@ -305,6 +322,13 @@ async def test_xlsx_named_csv_with_x_y_in_25832_and_german_headers(
         text("SELECT public_properties->>'geometry_precision' FROM plots LIMIT 1")
     )
     assert public == "approximate"
+
+
+async def _reproject(session: AsyncSession, wkb: bytes, srid: int) -> bytes:
+    stmt = text(
+        "SELECT ST_AsBinary(ST_Transform(ST_GeomFromWKB(:wkb, 25832), CAST(:srid AS integer)))"
+    )
+    return bytes(await session.scalar(stmt, {"wkb": wkb, "srid": srid}))
 
 
 async def _to_31467(session: AsyncSession, x: float, y: float) -> tuple[float, float]:

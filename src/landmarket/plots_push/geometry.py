@@ -109,16 +109,14 @@ def _warped_vrt(inner: str, target_srid: int) -> str:
     )
 
 
-def _read_points(
-    csv_path: Path, source_srs: str, target_srid: int
-) -> dict[int, tuple[float, float]]:
+def _read_warped(csv_path: Path, source_srs: str, target_srid: int) -> dict[int, Any]:
     layer = csv_path.stem
     inner = (
         f'<OGRVRTLayer name="{escape(layer)}">'
         f"<SrcDataSource>{escape(str(csv_path))}</SrcDataSource>"
-        f"<SrcLayer>{escape(layer)}</SrcLayer><GeometryType>wkbPoint</GeometryType>"
+        f"<SrcLayer>{escape(layer)}</SrcLayer>"
         f"<LayerSRS>{escape(source_srs)}</LayerSRS>"
-        '<GeometryField encoding="PointFromColumns" x="x" y="y"/>'
+        '<GeometryField encoding="WKT" field="wkt"/>'
         '<Field name="idx" type="Integer"/>'
         "</OGRVRTLayer>"
     )
@@ -128,18 +126,26 @@ def _read_points(
     out = {}
     for idx, wkb in zip(values[0], geometries, strict=True):
         geometry = wkb_to_geojson(wkb)
-        point = point_of(geometry) if geometry else None
-        if point is not None and all(math.isfinite(c) for c in point):
-            out[int(idx)] = point
+        if geometry is not None and _finite(geometry.get("coordinates")):
+            out[int(idx)] = geometry
     return out
 
 
-def reproject_points(
-    points: Sequence[tuple[float, float] | None], source_srs: str, target_srid: int = TARGET_SRID
-) -> list[tuple[float, float] | None]:
-    """Each point from ``source_srs`` (e.g. "EPSG:2056") to ``target_srid``; None where GDAL
-    cannot transform it (then the row is refused, the others go on)."""
-    result: list[tuple[float, float] | None] = [None] * len(points)
+def _finite(coords: Any) -> bool:
+    if isinstance(coords, list):
+        return bool(coords) and all(_finite(c) for c in coords)
+    return isinstance(coords, float | int) and math.isfinite(coords)
+
+
+def reproject(
+    geometries: Sequence[dict[str, Any] | None],
+    source_srs: str,
+    target_srid: int = TARGET_SRID,
+) -> list[dict[str, Any] | None]:
+    """Each geometry from ``source_srs`` (e.g. "EPSG:2056") to ``target_srid`` with GDAL;
+    None where it cannot be transformed (that row is refused, the others go on)."""
+    wkts = [to_wkt(g) for g in geometries]
+    result: list[dict[str, Any] | None] = [None] * len(geometries)
     with tempfile.TemporaryDirectory(prefix="landmarket-push-") as tmp:
         counter = 0
 
@@ -148,37 +154,24 @@ def reproject_points(
             if not indexes:
                 return
             counter += 1
-            path = Path(tmp) / f"points{counter}.csv"
+            path = Path(tmp) / f"part{counter}.csv"
             with path.open("w", newline="", encoding="utf-8") as out:
                 writer = csv.writer(out)
-                writer.writerow(["idx", "x", "y"])
-                for i in indexes:
-                    point = points[i]
-                    assert point is not None
-                    writer.writerow([i, repr(point[0]), repr(point[1])])
+                writer.writerow(["idx", "wkt"])
+                writer.writerows([i, wkts[i]] for i in indexes)
             try:
-                for i, point in _read_points(path, source_srs, target_srid).items():
-                    result[i] = point
+                for i, geometry in _read_warped(path, source_srs, target_srid).items():
+                    result[i] = geometry
             except (pyogrio.errors.DataSourceError, pyogrio.errors.FeatureError):
-                # One bad point fails the whole read: halve until it is found. Only bad
+                # One bad geometry fails the whole read: halve until it is found. Only bad
                 # input takes this path.
                 if len(indexes) > 1:
                     middle = len(indexes) // 2
                     run(indexes[:middle])
                     run(indexes[middle:])
 
-        run([i for i, p in enumerate(points) if p is not None])
+        run([i for i, w in enumerate(wkts) if w])
     return result
-
-
-def warped_file(path: Path, layer: str, target_srid: int = TARGET_SRID) -> str:
-    """An OGR VRT (as text) that reads ``layer`` of ``path`` reprojected to ``target_srid``."""
-    inner = (
-        f'<OGRVRTLayer name="{escape(layer)}">'
-        f"<SrcDataSource>{escape(str(path))}</SrcDataSource>"
-        f"<SrcLayer>{escape(layer)}</SrcLayer></OGRVRTLayer>"
-    )
-    return _warped_vrt(inner, target_srid)
 
 
 def _wkt_ring(ring: list[list[float]]) -> str:
@@ -193,6 +186,8 @@ def to_wkt(geometry: dict[str, Any] | None) -> str:
     try:
         if kind == "Point":
             return f"POINT ({coords[0]!r} {coords[1]!r})"
+        if kind == "MultiPoint":
+            return "MULTIPOINT (" + ", ".join(f"({p[0]!r} {p[1]!r})" for p in coords) + ")"
         if kind == "Polygon":
             return "POLYGON (" + ", ".join(_wkt_ring(r) for r in coords) + ")"
         if kind == "MultiPolygon":

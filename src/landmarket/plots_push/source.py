@@ -26,9 +26,7 @@ from landmarket.db.geo import CRS84, EPSG_URI, SUPPORTED_CRS
 from landmarket.plots_push.geometry import (
     METRIC_SRIDS,
     TARGET_SRID,
-    point_of,
-    reproject_points,
-    warped_file,
+    reproject,
     wkb_to_geojson,
 )
 from landmarket.plots_push.mapping import Mapping
@@ -276,9 +274,6 @@ def _geometry(
                 "give it with --crs EPSG:<code>"
             )
         table.srid = srid
-        if srid not in _API_SRIDS:
-            wkbs = _read_warped(path, named, layer)
-            table.srid = TARGET_SRID
         table.geometries = [wkb_to_geojson(w) for w in wkbs]
     else:
         raise SourceError(
@@ -286,23 +281,10 @@ def _geometry(
             "Name them: --x-field and --y-field (with --crs EPSG:<code>), or --wkt-field. "
             f"Columns: {', '.join(fields) or 'none'}"
         )
-    if mapping.point_area_field is not None:
+    if table.srid not in _API_SRIDS:
+        _reproject_all(table)  # a CRS the API does not take: EPSG:25832 before sending
+    elif mapping.point_area_field is not None:
         _metric_points(table)
-    elif table.srid not in _API_SRIDS:
-        _reproject_all_points(table)
-
-
-def _read_warped(path: Path, named: Path, layer: str) -> Any:
-    with tempfile.TemporaryDirectory(prefix="landmarket-push-") as tmp:
-        vrt = Path(tmp) / "warped.vrt"
-        vrt.write_text(warped_file(named.resolve(), layer), encoding="utf-8")
-        try:
-            return pyogrio.raw.read(vrt)[2]
-        except (pyogrio.errors.DataSourceError, pyogrio.errors.FeatureError) as exc:
-            raise SourceError(
-                f"{path}: cannot reproject to EPSG:{TARGET_SRID}: {exc}; reproject the file "
-                "first (e.g. ogr2ogr -t_srs EPSG:25832)"
-            ) from exc
 
 
 def _parse_wkt(texts: list[Any]) -> list[dict[str, Any] | None]:
@@ -347,28 +329,39 @@ def _decimal_comma(value: Any) -> bool:
     return isinstance(value, str) and value.count(",") == 1 and "." not in value
 
 
-def _reproject_all_points(table: Table) -> None:
-    points = [point_of(g) if g else None for g in table.geometries]
-    moved = reproject_points(points, f"EPSG:{table.srid}")
-    for i, (before, after) in enumerate(zip(points, moved, strict=True)):
-        if before is not None:
-            table.geometries[i] = {"type": "Point", "coordinates": list(after)} if after else None
-            if after is None:
-                table.geometry_problems[i] = _untransformable(table, i, before)
+_PLOTLIKE = frozenset({"Point", "MultiPoint", "Polygon", "MultiPolygon"})
+
+
+def _reproject_all(table: Table) -> None:
+    """Points and polygons to EPSG:25832 (other kinds are refused by type anyway)."""
+    wanted = [g if g and g.get("type") in _PLOTLIKE else None for g in table.geometries]
+    moved = reproject(wanted, f"EPSG:{table.srid}")
+    name = "/".join(table.geometry_fields) or "geometry"
+    for i, (before, after) in enumerate(zip(wanted, moved, strict=True)):
+        if before is None:
+            continue
+        table.geometries[i] = after
+        if after is None and i not in table.geometry_problems:
+            table.geometry_problems[i] = (
+                name,
+                _position(before),
+                f"a geometry GDAL can transform from EPSG:{table.srid}",
+            )
     table.srid = TARGET_SRID
 
 
-def _untransformable(table: Table, i: int, point: tuple[float, float]) -> tuple[str, Any, str]:
-    name = "/".join(table.geometry_fields) or "geometry"
-    return (name, f"{point[0]:.10g} {point[1]:.10g}", f"a position in EPSG:{table.srid}")
+def _position(geometry: dict[str, Any]) -> str:
+    """The first position of a geometry, to name it in an error."""
+    coords: Any = geometry.get("coordinates")
+    while isinstance(coords, list) and coords and isinstance(coords[0], list):
+        coords = coords[0]
+    if isinstance(coords, list) and len(coords) >= 2:
+        return f"{geometry.get('type')} at {coords[0]:.10g} {coords[1]:.10g}"
+    return str(geometry.get("type"))
 
 
 def _metric_points(table: Table) -> None:
-    """Points must be in metres to become squares of a given area."""
-    if table.srid in METRIC_SRIDS:
-        return
-    if any(g and g.get("type") not in ("Point", "MultiPoint") for g in table.geometries):
-        if table.srid not in _API_SRIDS:
-            raise SourceError("a file mixing points and polygons must be in a CRS the API takes")
-        return  # polygons stay in their CRS; points are refused per row as not metric
-    _reproject_all_points(table)
+    """Points must be in metres to become squares of a given area: a file in lon/lat (or
+    Web Mercator) goes to EPSG:25832 whole, polygons too."""
+    if table.srid not in METRIC_SRIDS:
+        _reproject_all(table)
