@@ -81,6 +81,14 @@ def _print(result: PushResult) -> None:
             _say(f"  {count:>6} x {reason} (first: row {example.row})")
 
 
+def _fail(message: str, code: int, as_json: bool) -> int:
+    """Say why on stderr; with --json, also as JSON on stdout, so a script always gets JSON."""
+    _say(message)
+    if as_json:
+        typer.echo(json.dumps({"error": message, "exit_status": code}, ensure_ascii=False))
+    return code
+
+
 def _keep(table: Table, converted: Converted) -> list[str]:
     """Ids of rows refused here: a prune must not withdraw their plots."""
     pattern = re.compile(EXTERNAL_ID_PATTERN)
@@ -186,24 +194,22 @@ def push_command(
             as_json=as_json,
         )
     except (SourceError, MappingError, LookupError) as exc:
-        _say(f"error: {exc}")
-        code = EXIT_REFUSED
+        code = _fail(f"error: {exc}", EXIT_REFUSED, as_json)
     except api.Refused as exc:
-        _say(f"error: the API refused the push: {exc}")
-        code = EXIT_REFUSED
+        code = _fail(f"error: the API refused the push: {exc}", EXIT_REFUSED, as_json)
     except api.Unreachable as exc:
-        _say(
+        message = (
             f"error: the API could not be reached or failed: {exc}. Nothing is written unless "
             "the commit went through before the connection dropped; pushing the file again is "
             "safe (what was written is then reported unchanged)"
         )
-        code = EXIT_UNREACHABLE
+        code = _fail(message, EXIT_UNREACHABLE, as_json)
     except KeyboardInterrupt:
-        _say("interrupted; nothing was written (the server drops the open session)")
-        code = EXIT_UNREACHABLE
+        message = "interrupted; nothing was written (the server drops the open session)"
+        code = _fail(message, EXIT_UNREACHABLE, as_json)
     except Exception as exc:  # a bug here must still not end in a traceback
-        _say(f"error: unexpected {type(exc).__name__}: {exc} (a bug; please report it)")
-        code = EXIT_BUG
+        message = f"error: unexpected {type(exc).__name__}: {exc} (a bug; please report it)"
+        code = _fail(message, EXIT_BUG, as_json)
     raise typer.Exit(code)
 
 
