@@ -25,6 +25,7 @@ from landmarket.matching.router import router as matching_router
 from landmarket.middleware import install_middleware
 from landmarket.municipalities.router import router as municipalities_router
 from landmarket.ogc.router import router as ogc_router
+from landmarket.plots.imports.router import router as plot_import_sessions_router
 from landmarket.plots.router import router as plots_router
 from landmarket.privacy.router import admin_router as privacy_admin_router
 from landmarket.privacy.router import requirements_router as erasure_router
@@ -40,7 +41,8 @@ companies post space requirements, and matching pairs them across municipal boun
 Authenticate with `Authorization: Bearer <api key>`. Errors are RFC 9457
 `application/problem+json`. Requests are rate limited per API key (anonymous ones per client
 address): over the limit the answer is 429 with `Retry-After`; `RateLimit-*` headers show the
-budget. Boundary data: © GeoBasis-DE / BKG (Daten verändert).
+budget. Boundary data: each municipality carries the licence line of its boundary set
+(`attribution` in `/ogc/collections/municipalities/items`).
 """
 
 
@@ -110,6 +112,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app.include_router(municipalities_router, prefix="/v1")
     app.include_router(auth_router, prefix="/v1")
     app.include_router(plots_router, prefix="/v1")
+    app.include_router(plot_import_sessions_router, prefix="/v1")
     app.include_router(requirements_router, prefix="/v1")
     app.include_router(erasure_router, prefix="/v1")
     app.include_router(matching_router, prefix="/v1")

@@ -8,6 +8,7 @@ from landmarket.idempotency import models as idempotency_models
 from landmarket.matching import models as match_models
 from landmarket.municipalities import models as municipality_models
 from landmarket.plots import models as plot_models
+from landmarket.plots.imports import session_models as import_session_models
 from landmarket.requirements import models as requirement_models
 from landmarket.webhooks import models as webhook_models
 
@@ -16,6 +17,7 @@ __all__ = [
     "auth_models",
     "event_models",
     "idempotency_models",
+    "import_session_models",
     "match_models",
     "municipality_models",
     "plot_models",

@@ -57,11 +57,15 @@ async def test_import_and_list(run: Cli, tmp_path: Path, session: AsyncSession) 
             "cli",
             "--region-name",
             "CLI region",
+            "--attribution",
+            "© Testvermessung 2026",
         ],
     )
     assert result.exit_code == 0, result.output
     assert "Imported 2 municipalities" in result.output
-    assert "GeoBasis-DE / BKG" in result.output
+    # The file's own licence line, not a fixed BKG line (this is not BKG data).
+    assert "© Testvermessung 2026" in result.output
+    assert "GeoBasis-DE / BKG" not in result.output
     assert await count(session) == 2
 
     listed = await run.invoke(app, ["municipalities", "list", "--region", "cli", "--q", "darm"])

@@ -145,7 +145,10 @@ async def test_push_1000_plots_from_a_geopackage(
             push, tmp_path / "bad.gpkg", base, key, "--batch-size", "250"
         )
         assert code == 1
-        assert [(e["index"], e["external_id"], e["pointer"]) for e in report["errors"]] == [
-            (455, current[455]["properties"]["external_id"], "/features/455/properties/zoning")
+        # Named as the office knows it: row (feature number), column, value, expected form.
+        assert [(e["row"], e["external_id"], e["field"], e["value"]) for e in report["errors"]] == [
+            (456, current[455]["properties"]["external_id"], "zoning", "XX")
         ]
+        assert "expected one of MU, MI" in report["errors"][0]["detail"]
+        assert (report["created"], report["written"]) == (0, False)
         assert await table_hash(session) == before

@@ -7,8 +7,10 @@ from datetime import date
 from typing import Any
 
 import httpx
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from landmarket.municipalities.models import Municipality
 from tests.factories import make_org_with_key, make_region
 from tests.matching.world import (
     DARMSTADT,
@@ -53,10 +55,16 @@ class ReportWorld:
         return self.base.agency
 
 
+BKG_2021 = "© GeoBasis-DE / BKG 2021 (Daten verändert)"
+
+
 async def make_report_world(
     session: AsyncSession, client: httpx.AsyncClient, *, companies: int = 4
 ) -> ReportWorld:
     base = await make_world(session)
+    # The test boundaries stand in for an imported BKG set, which names its licence line.
+    await session.execute(update(Municipality).values(attribution=BKG_2021))
+    await session.commit()
     await make_region(session, "south", "Südhessen", [DARMSTADT])
     other = (await make_org_with_key(session, "agency", "Südagentur", regions=["south"]))[1]
     world = ReportWorld(base=base, other_agency=other)

@@ -232,8 +232,33 @@ def _admin_ops() -> list[Op]:
     ]  # fmt: skip
 
 
+def _import_session_ops() -> list[Op]:
+    # Another municipality may open sessions of its own, but Frankfurt's does not exist for
+    # it (404); companies and agencies are refused before any lookup (403).
+    theirs = cells(403, other_municipality=404)
+
+    def session(suffix: str = "") -> Callable[[Seeded], str]:
+        return lambda w: f"/v1/plot-import-sessions/{w.ids['import_session']}{suffix}"
+
+    batch = {"type": "FeatureCollection", "features": []}
+    return [
+        Op("open import session", "POST", "/v1/plot-import-sessions", "municipality",
+           cells(403, other_municipality=OWN), lambda w: "/v1/plot-import-sessions",
+           body=lambda w: {}),
+        Op("import session", "GET", "/v1/plot-import-sessions/{session_id}", "municipality",
+           theirs, session()),
+        Op("upload import batch", "PUT", "/v1/plot-import-sessions/{session_id}/batches/{seq}",
+           "municipality", theirs, session("/batches/1"), body=lambda w: batch),
+        Op("commit import session", "POST", "/v1/plot-import-sessions/{session_id}/commit",
+           "municipality", theirs, session("/commit"), body=lambda w: {"batches": 1}),
+        Op("abort import session", "DELETE", "/v1/plot-import-sessions/{session_id}",
+           "municipality", theirs, session()),
+    ]  # fmt: skip
+
+
 OPERATIONS: list[Op] = [
     *_plot_ops(),
+    *_import_session_ops(),
     *_requirement_ops(),
     *_webhook_ops(),
     *_report_ops(),

@@ -121,7 +121,27 @@ async def seed(session: AsyncSession, client: httpx.AsyncClient) -> Seeded:
     inquiries = (await client.get("/v1/inquiries", headers=bearer(base.frankfurt))).json()
     world.ids["inquiry"] = inquiries["items"][0]["id"]
     await _webhook(session, world)
+    await _import_session(client, world)
     return world
+
+
+async def _import_session(client: httpx.AsyncClient, world: Seeded) -> None:
+    """Frankfurt's open import session with one batch (a push in progress)."""
+    key = world.keys["municipality"]
+    opened = await client.post("/v1/plot-import-sessions", json={}, headers=bearer(key))
+    assert opened.status_code == 201, opened.text
+    world.ids["import_session"] = opened.json()["id"]
+    feature = {
+        "type": "Feature",
+        "geometry": {"type": "Polygon", "coordinates": [world.ring]},
+        "properties": {"external_id": "pushed-1", "title": "Pushed", "municipality_ags": FRANKFURT},
+    }
+    uploaded = await client.put(
+        f"/v1/plot-import-sessions/{world.ids['import_session']}/batches/0",
+        json={"type": "FeatureCollection", "features": [feature]},
+        headers=bearer(key),
+    )
+    assert uploaded.status_code == 200, uploaded.text
 
 
 async def _webhook(session: AsyncSession, world: Seeded) -> None:

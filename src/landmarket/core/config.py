@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     # (more → 422 at the geometry). Both bound the work one request can cause.
     max_import_features: int = Field(default=10_000, ge=1)
     max_geometry_vertices: int = Field(default=10_000, ge=4)
+    # Import sessions (batched pushes): features over all batches of one session (more → 413)
+    # and how long a session lives after its last upload before it is dropped unwritten.
+    max_import_session_features: int = Field(default=250_000, ge=1)
+    import_session_ttl_seconds: int = Field(default=3600, ge=1)
     db_pool_size: int = 10
     # How long a request waits for a pooled connection before it is answered 503.
     db_pool_timeout_seconds: float = Field(default=10.0, gt=0)

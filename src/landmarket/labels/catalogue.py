@@ -131,6 +131,7 @@ COLUMNS: dict[str, Label] = {
     "min_divisible_area_m2": L("Kleinste Teilfläche", "Smallest divisible part", "m2", 0),
     "available_from": L("Verfügbar ab", "Available from"),
     "parcel_ids": L("Flurstücke", "Parcels"),
+    "geometry_precision": L("Geometrie", "Geometry"),
     "area_m2": L("Fläche", "Area", "m2", 0),
     "version": L("Version", "Version"),
     "created_at": L("Angelegt", "Created"),
@@ -202,6 +203,11 @@ ENUMS: dict[str, dict[str, tuple[str, str]]] = {
         "remediated": ("Saniert", "Remediated"),
         "unknown": ("Unbekannt", "Unknown"),
     },
+    "geometry_precision": {
+        "exact": ("Genau", "Exact"),
+        # A point from a register turned into a square of the stated area (plots push).
+        "approximate": ("Näherung (aus Punkt und Fläche)", "Approximate (from point and area)"),
+    },
     "servicing": {
         "developed": ("Erschlossen", "Developed"),
         "partially_developed": ("Teilweise erschlossen", "Partially developed"),
@@ -269,6 +275,7 @@ COLUMN_ENUM: dict[str, str] = {
         "planning_status",
         "contamination",
         "servicing",
+        "geometry_precision",
         "tenure",
         "ownership",
         "status",
@@ -352,12 +359,8 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Plots: the listing municipalities, via landmarket; requirements: companies, via "
         "landmarket",
     ),
-    "licence": (
-        "Gemeindegrenzen: © GeoBasis-DE / BKG 2021, Datenlizenz Deutschland – Namensnennung – "
-        "Version 2.0 (Daten verändert)",
-        "Municipal boundaries: © GeoBasis-DE / BKG 2021, Data licence Germany – attribution – "
-        "version 2.0 (data modified)",
-    ),
+    # {boundaries}: the licence lines of the scope's boundary sets, as imported with them.
+    "licence": ("Gemeindegrenzen: {boundaries}", "Municipal boundaries: {boundaries}"),
     "suppression_rule": (
         "Werte, die auf weniger als {k} Unternehmen beruhen, werden nicht ausgewiesen "
         "(leere Zelle, Spalte „Geheimhaltung“); ist in einer Spalte genau eine Zeile "

@@ -75,7 +75,13 @@ def _print_report(report: ImportReport) -> None:
     if report.invalid_rows:
         console.print(f"[yellow]Skipped {len(report.invalid_rows)} invalid row(s):[/yellow]")
         _print_rows(report, console)
-    console.print("Boundary data: © GeoBasis-DE / BKG (check the year of your data set)")
+    if report.attribution:
+        console.print(f"Boundary data: {report.attribution}", markup=False, highlight=False)
+    else:
+        err_console.print(
+            "[yellow]The licence line of these boundaries is unknown: give it with "
+            "--attribution (reports, exports and the OGC API cite it).[/yellow]"
+        )
 
 
 def _print_rows(report: ImportReport, out: Console) -> None:
@@ -105,6 +111,13 @@ def import_(
     skip_invalid: Annotated[
         bool, typer.Option(help="Import the valid rows and report the invalid ones")
     ] = False,
+    attribution: Annotated[
+        str | None,
+        typer.Option(
+            help="Licence line of the boundary set, e.g. '© GeoBasis-DE / BKG 2021 (Daten "
+            "verändert)'; BKG VG250/VG5000 files are recognised by their name"
+        ),
+    ] = None,
 ) -> None:
     """Import boundaries (BKG VG250/VG5000 or any polygon layer), upserting by AGS."""
     if not path.exists():
@@ -136,6 +149,7 @@ def import_(
                         layer=layer,
                         skip_invalid=skip_invalid,
                         progress=progress,
+                        attribution=attribution,
                     )
                     progress.close()
                     return report

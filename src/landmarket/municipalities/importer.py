@@ -20,6 +20,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    String,
     Table,
     Text,
     column,
@@ -75,6 +76,8 @@ class ImportReport:
     region_members_added: int = 0
     invalid_rows: list[InvalidRow] = field(default_factory=list)
     seconds: float = 0.0
+    # The licence line stored with the boundaries (None: not given, not recognised).
+    attribution: str | None = None
 
     @property
     def municipalities(self) -> int:
@@ -158,7 +161,22 @@ def _first(col: ColumnElement[str]) -> ColumnElement[str]:
     return type_coerce(ordered, ARRAY(Text))[1]
 
 
-async def _upsert_municipalities(session: AsyncSession, srid: int) -> tuple[int, int]:
+_BKG = re.compile(r"vg(?:250|1000|2500|5000)(?:\D.*?)?((?:19|20)\d{2})?(?:\D|$)", re.IGNORECASE)
+
+
+def recognised_attribution(path: Path) -> str | None:
+    """The licence line of a boundary set recognised by its file name: BKG's VG250, VG1000,
+    VG2500 and VG5000 (with the year when the name carries one). None: not recognised."""
+    match = _BKG.search(str(path))
+    if match is None:
+        return None
+    year = f" {match.group(1)}" if match.group(1) else ""
+    return f"© GeoBasis-DE / BKG{year} (Daten verändert)"
+
+
+async def _upsert_municipalities(
+    session: AsyncSession, srid: int, attribution: str | None
+) -> tuple[int, int]:
     staged_ags = select(_staging.c.ags).distinct()
     existing = await session.scalar(
         select(func.count()).select_from(Municipality).where(Municipality.ags.in_(staged_ags))
@@ -168,14 +186,18 @@ async def _upsert_municipalities(session: AsyncSession, srid: int) -> tuple[int,
         _first(_staging.c.name),
         _first(_staging.c.kind),
         func.ST_Multi(func.ST_CollectionExtract(func.ST_Union(_part_geometry(srid)), 3)),
+        literal(attribution, String),
     ).group_by(_staging.c.ags)
-    stmt = insert(Municipality).from_select(["ags", "name", "kind", "boundary"], merged)
+    stmt = insert(Municipality).from_select(
+        ["ags", "name", "kind", "boundary", "attribution"], merged
+    )
     stmt = stmt.on_conflict_do_update(
         index_elements=[Municipality.ags],
         set_={
             "name": stmt.excluded.name,
             "kind": stmt.excluded.kind,
             "boundary": stmt.excluded.boundary,
+            "attribution": stmt.excluded.attribution,
             "updated_at": func.now(),
         },
     )
@@ -224,6 +246,7 @@ async def import_features(
     region_name: str | None = None,
     skip_invalid: bool = False,
     progress: Progress | None = None,
+    attribution: str | None = None,
 ) -> ImportReport:
     """Validate, merge by AGS and upsert; add the AGS to ``region``.
 
@@ -236,7 +259,7 @@ async def import_features(
     known = select(func.count()).select_from(_srs).where(_srs.c.srid == srid)
     if not await session.scalar(known):
         raise MunicipalityImportError(f"EPSG:{srid} is not a CRS PostGIS knows")
-    report = ImportReport(region=region, srid=srid)
+    report = ImportReport(region=region, srid=srid, attribution=attribution)
     feature_list = list(features)
     progress.start("validating", len(feature_list))
     kept: list[ValidRow] = []
@@ -288,7 +311,9 @@ async def _write(
     if not await session.scalar(select(func.count()).select_from(_staging)):
         raise MunicipalityImportError("no valid land parts to import")
     progress.start("merging parts by AGS")
-    report.created, report.updated = await _upsert_municipalities(session, report.srid)
+    report.created, report.updated = await _upsert_municipalities(
+        session, report.srid, report.attribution
+    )
     report.region_members_added = await _upsert_region(session, report.region, region_name)
 
 
@@ -303,6 +328,7 @@ async def import_file(
     layer: str | None = None,
     skip_invalid: bool = False,
     progress: Progress | None = None,
+    attribution: str | None = None,
 ) -> ImportReport:
     """Read ``path`` (Shapefile, GeoPackage, GeoJSON or a shapefile directory), import it."""
     started = time.perf_counter()
@@ -318,6 +344,7 @@ async def import_file(
         region_name=region_name,
         skip_invalid=skip_invalid,
         progress=progress,
+        attribution=attribution or recognised_attribution(path),
     )
     report.source = str(path)
     report.seconds = time.perf_counter() - started

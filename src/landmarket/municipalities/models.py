@@ -58,6 +58,9 @@ class Municipality(Timestamped, Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False
     )
+    # The licence line of the boundary set this boundary came from (given or recognised at
+    # import); reports, exports and the OGC API cite it instead of assuming one source.
+    attribution: Mapped[str | None] = mapped_column(String(300))
 
     regions: Mapped[list[Region]] = relationship(
         secondary=region_municipalities, back_populates="municipalities", lazy="raise"

@@ -59,6 +59,7 @@ PLOT_PROPERTIES = (
     "min_divisible_area_m2",
     "available_from",
     "parcel_ids",
+    "geometry_precision",
     "area_m2",
     "published_at",
     "updated_at",
@@ -75,7 +76,14 @@ PLOT_TILE_PROPERTIES = (
     "fibre_available",
     "rail_siding",
 )
-MUNICIPALITY_PROPERTIES = ("name", "kind", "district_ags", "area_m2", "updated_at")
+MUNICIPALITY_PROPERTIES = (
+    "name",
+    "kind",
+    "district_ags",
+    "area_m2",
+    "updated_at",
+    "attribution",
+)
 
 
 @dataclass(frozen=True)
@@ -181,8 +189,8 @@ COLLECTIONS: dict[str, Collection] = {
         Collection(
             id="municipalities",
             title="Municipalities",
-            description="Municipal boundaries (© GeoBasis-DE / BKG, Daten verändert); "
-            "the id is the AGS (Amtlicher Gemeindeschlüssel).",
+            description="Municipal boundaries, each with the licence line of the boundary set "
+            "it came from (`attribution`); the id is the AGS (Amtlicher Gemeindeschlüssel).",
             table=_municipalities,
             id_column="ags",
             geometry_column="boundary",

@@ -90,6 +90,14 @@ class Ownership(enum.StrEnum):
     mixed = "mixed"
 
 
+class GeometryPrecision(enum.StrEnum):
+    """How the geometry was made: surveyed outline, or a square of the registered area
+    around a register's point (`landmarket plots push --point-area-field`)."""
+
+    exact = "exact"
+    approximate = "approximate"
+
+
 class PlotStatus(enum.StrEnum):
     draft = "draft"
     published = "published"
@@ -163,6 +171,12 @@ class Plot(Timestamped, Base):
     status: Mapped[PlotStatus] = mapped_column(
         _enum(PlotStatus, "plot_status"), nullable=False, default=PlotStatus.draft
     )
+    geometry_precision: Mapped[GeometryPrecision] = mapped_column(
+        _enum(GeometryPrecision, "plot_geometry_precision"),
+        nullable=False,
+        default=GeometryPrecision.exact,
+        server_default=GeometryPrecision.exact.value,
+    )
     geom: Mapped[Any] = mapped_column(
         Geometry("MULTIPOLYGON", srid=STORAGE_SRID, spatial_index=True), nullable=False
     )
@@ -170,6 +184,9 @@ class Plot(Timestamped, Base):
         Float, Computed("ST_Area(geom)", persisted=True), nullable=False
     )
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    # The version the last bulk import (push) wrote or found unchanged: a higher version
+    # means an edit by other means since, which a push reports as a conflict. Not a property.
+    synced_version: Mapped[int | None] = mapped_column(Integer, deferred=True)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False
     )

@@ -49,7 +49,9 @@ _ISO_UTC = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
 # Public property names = column names; geometry goes in the Feature's own member, and
 # public_properties is the OGC API's copy of some of them (kept by a trigger), not a property.
 PROPERTY_COLUMNS: tuple[str, ...] = tuple(
-    c.name for c in Plot.__table__.columns if c.name not in ("geom", "public_properties")
+    c.name
+    for c in Plot.__table__.columns
+    if c.name not in ("geom", "public_properties", "synced_version")
 )
 # Members only the plot's municipality and admins read: names, e-mail addresses and phone
 # numbers of people (the OGC API leaves them out for the same reason, docs/ogc.md).

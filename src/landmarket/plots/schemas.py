@@ -13,6 +13,7 @@ from landmarket.db.geo import polygon_schema
 from landmarket.plots.models import (
     Category,
     Contamination,
+    GeometryPrecision,
     Ownership,
     PlanningStatus,
     PlotStatus,
@@ -87,6 +88,11 @@ class PlotAttributes(ApiModel):
     available_from: IsoDate | None = Field(default=None, description="null = available now")
     parcel_ids: Annotated[list[ParcelId], Field(max_length=1000)] = Field(default_factory=list)
     contact: Contact | None = None
+    geometry_precision: GeometryPrecision = Field(
+        default=GeometryPrecision.exact,
+        description="`approximate`: a square of the registered area around a point, to be "
+        "replaced by the real outline",
+    )
     status: PlotStatus | None = Field(
         default=None,
         description="On create `draft` (default) or `published`; on replace omitted = unchanged",
@@ -105,7 +111,15 @@ class PlotReplaceProperties(PlotAttributes):
     external_id: ExternalId | None = Field(default=None, description="If sent, must match the path")
 
 
-_NOT_NULL = ("external_id", "title", "fibre_available", "rail_siding", "divisible", "parcel_ids")
+_NOT_NULL = (
+    "external_id",
+    "title",
+    "fibre_available",
+    "rail_siding",
+    "divisible",
+    "parcel_ids",
+    "geometry_precision",
+)
 
 
 class PlotPropertiesUpdate(ApiModel):
@@ -137,6 +151,7 @@ class PlotPropertiesUpdate(ApiModel):
     available_from: IsoDate | None = None
     parcel_ids: Annotated[list[ParcelId], Field(max_length=1000)] | None = None
     contact: Contact | None = None
+    geometry_precision: GeometryPrecision | None = None
     status: PlotStatus | None = None
 
     @field_validator(*_NOT_NULL, "status")
@@ -212,6 +227,7 @@ class PlotPropertiesRead(ReadModel):
         description="Names, e-mail addresses and phone numbers of people: present only for "
         "the plot's municipality and admins",
     )
+    geometry_precision: GeometryPrecision
     status: PlotStatus
     area_m2: float = Field(description="Computed in PostGIS from the stored geometry (EPSG:25832)")
     version: int

@@ -64,6 +64,7 @@ PLOT_COLUMNS: list[Column] = [
     Column("updated_at", "datetime"),
     Column("published_at", "datetime"),
     Column("last_confirmed_at", "datetime"),
+    Column("geometry_precision", "text"),
     Column("lon", "float"),
     Column("lat", "float"),
 ]

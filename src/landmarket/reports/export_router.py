@@ -79,6 +79,7 @@ def _meta(scope: Scope, name: str) -> Report:
         [],
         notes=["note.plots"],
         chosen=scope.chosen,
+        boundary_attribution=scope.boundary_attribution,
     )
 
 

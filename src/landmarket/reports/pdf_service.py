@@ -134,5 +134,6 @@ async def regional_pdf(
         flows=flows,
         unmet=unmet,
         municipalities=areas,
+        boundaries=scope.boundary_attribution,
     )
     return await asyncio.to_thread(render_pdf, data)

@@ -13,6 +13,19 @@ from landmarket.auth.principal import AuthPrincipal
 from landmarket.core.errors import FieldError, Forbidden, NotFound, ValidationFailed
 from landmarket.municipalities.models import Municipality, Region, region_municipalities
 
+UNKNOWN_ATTRIBUTION = (
+    "source not recorded (landmarket municipalities import --attribution gives it)"
+)
+
+
+async def boundary_attribution(session: AsyncSession, ags: tuple[str, ...] | None) -> str:
+    """Each distinct licence line of the boundaries in scope, in a stable order."""
+    stmt = select(Municipality.attribution).where(Municipality.attribution.is_not(None))
+    if ags is not None:
+        stmt = stmt.where(Municipality.ags.in_(ags))
+    lines = sorted({str(a) for a in await session.scalars(stmt.distinct())})
+    return "; ".join(lines) or UNKNOWN_ATTRIBUTION
+
 
 @dataclass(frozen=True)
 class Scope:
@@ -26,6 +39,8 @@ class Scope:
     date_to: date | None = None
     # ``municipalities`` was given: the caller narrowed the region.
     chosen: bool = False
+    # The licence lines of the scope's boundary sets, joined (municipalities.attribution).
+    boundary_attribution: str = UNKNOWN_ATTRIBUTION
 
     def filters(self) -> dict[str, object]:
         return {
@@ -103,4 +118,5 @@ async def resolve_unchecked(
                 ],
             )
         members = tuple(wanted)
-    return Scope(region, name, members, date_from, date_to, chosen=bool(municipalities))
+    attribution = await boundary_attribution(session, members)
+    return Scope(region, name, members, date_from, date_to, bool(municipalities), attribution)

@@ -59,6 +59,7 @@ def _report(name: str, scope: Scope, tables: list[Table], notes: list[str], **ex
         tables=tables,
         notes=notes,
         chosen=scope.chosen,
+        boundary_attribution=scope.boundary_attribution,
     )
 
 

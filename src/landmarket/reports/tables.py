@@ -51,6 +51,8 @@ class Report:
     notes: list[str] = field(default_factory=list)
     # The caller chose these municipalities (else: the whole region or database).
     chosen: bool = False
+    # The licence lines of the scope's boundary sets (municipalities.attribution).
+    boundary_attribution: str = ""
 
     def table(self, name: str) -> Table:
         return next(t for t in self.tables if t.name == name)

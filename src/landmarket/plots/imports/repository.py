@@ -194,11 +194,47 @@ def _geometry_changed() -> ColumnElement[bool]:
     return func.ST_AsEWKB(Plot.geom) != func.ST_AsEWKB(checked.c.geom)
 
 
-def _changed() -> ColumnElement[bool]:
-    """Anything a PUT of the same feature would change (so identical features stay as they are)."""
+def _written(fields: frozenset[str] | None) -> tuple[str, ...]:
+    """The attributes an import writes: all (replace), or only the pushed ones (merge)."""
+    return ATTRIBUTES if fields is None else tuple(n for n in ATTRIBUTES if n in fields)
+
+
+def _changed(fields: frozenset[str] | None = None) -> ColumnElement[bool]:
+    """Anything a PUT of the same feature would change (so identical features stay as they are);
+    in a merge, anything among ``fields`` and the geometry."""
     status_changed = and_(staging.c.status.is_not(None), staging.c.status != Plot.status)
-    attribute_changed = [Plot.__table__.c[n].is_distinct_from(staging.c[n]) for n in ATTRIBUTES]
+    attribute_changed = [
+        Plot.__table__.c[n].is_distinct_from(staging.c[n]) for n in _written(fields)
+    ]
     return or_(*attribute_changed, status_changed, _geometry_changed())
+
+
+async def edited_elsewhere(
+    session: AsyncSession, fields: frozenset[str] | None
+) -> dict[int, tuple[int, int]]:
+    """Staged features that would change a plot edited by other means since the last import
+    wrote it: idx → (current version, version the last import left)."""
+    stmt = (
+        select(staging.c.idx, Plot.version, Plot.synced_version)
+        .select_from(staging)
+        .join(checked, checked.c.idx == staging.c.idx)
+        .join(Plot, _matched())
+        .where(
+            Plot.synced_version.is_not(None),
+            Plot.version != Plot.synced_version,
+            _changed(fields),
+        )
+    )
+    return {r.idx: (r.version, r.synced_version) for r in await session.execute(stmt)}
+
+
+async def mark_synced(session: AsyncSession) -> None:
+    """Unchanged plots now agree with the import: a later edit elsewhere is told apart."""
+    await session.execute(
+        update(Plot)
+        .where(_matched(), Plot.synced_version.is_distinct_from(Plot.version))
+        .values(synced_version=Plot.version)
+    )
 
 
 def _events(principal: AuthPrincipal, action: str, changed: Any, *, with_before: bool) -> Any:
@@ -251,21 +287,25 @@ def _new_status_values() -> dict[str, Any]:
     }
 
 
-async def update_changed(session: AsyncSession, principal: AuthPrincipal) -> list[uuid.UUID]:
-    """Replace every staged plot that differs from its stored row; one event each."""
-    values: dict[str, Any] = {n: staging.c[n] for n in ATTRIBUTES}
+async def update_changed(
+    session: AsyncSession, principal: AuthPrincipal, fields: frozenset[str] | None = None
+) -> list[uuid.UUID]:
+    """Replace every staged plot that differs from its stored row (in a merge: only
+    ``fields`` and the geometry); one event each."""
+    values: dict[str, Any] = {n: staging.c[n] for n in _written(fields)}
     values |= _new_status_values()
     values |= {
         # Only a changed geometry is written, so unchanged ones keep their exact bytes.
         "geom": case((_geometry_changed(), checked.c.geom), else_=Plot.geom),
         "version": Plot.version + 1,
+        "synced_version": Plot.version + 1,
         "updated_at": func.now(),
         # Whoever changes a plot has looked at it: that counts as a confirmation.
         "last_confirmed_at": func.now(),
     }
     changed = (
         update(Plot)
-        .where(_matched(), _changed())
+        .where(_matched(), _changed(fields))
         .values(values)
         .returning(Plot.id, _after())
         .cte("changed")
@@ -285,6 +325,7 @@ async def insert_new(session: AsyncSession, principal: AuthPrincipal) -> list[uu
         "published_at": case((status == PlotStatus.published.value, func.now())),
         "geom": checked.c.geom,
         "version": literal(1),
+        "synced_version": literal(1),
     }
     new_rows = (
         select(*(expr.label(name) for name, expr in values.items()))

@@ -67,6 +67,11 @@ class ImportOptions:
     # The API passes LANDMARKET_MAX_IMPORT_FEATURES; None (the demo, tools): no cap.
     max_features: int | None = None
     max_vertices: int = DEFAULT_MAX_VERTICES
+    # Merge: only these properties change on existing plots (None: replace the whole plot).
+    fields: frozenset[str] | None = None
+    # Refuse (409) features that would change a plot edited by other means since the last
+    # import wrote it, instead of overwriting the edit.
+    detect_conflicts: bool = False
 
 
 @dataclass
@@ -245,6 +250,28 @@ async def _check_statuses(session: AsyncSession, run: _Run) -> int:
     return matched
 
 
+async def _check_conflicts(session: AsyncSession, options: ImportOptions, run: _Run) -> int:
+    """Plots edited through the API (or another client) since the last import wrote them are
+    not overwritten: each such feature fails with 409. Returns how many existing plots that
+    removed from the import."""
+    failed = run.failed
+    conflicts = 0
+    for i, (version, synced) in sorted(
+        (await repo.edited_elsewhere(session, options.fields)).items()
+    ):
+        if i in failed or i not in run.placed:
+            continue
+        conflicts += 1
+        run.fail(
+            i,
+            f"/features/{i}",
+            f"conflict: the plot was edited elsewhere since the last push (version {version}, "
+            f"the last push left version {synced}); push with force to overwrite it",
+            409,
+        )
+    return conflicts
+
+
 def _rejected(run: _Run, received: int) -> ValidationFailed:
     failures = sorted(run.failures, key=lambda f: f.index)
     return ValidationFailed(
@@ -305,13 +332,16 @@ async def _import(
     await _place(session, options, run)
     await _judge(session, principal, options, run)
     matched = await _check_statuses(session, run)
+    if options.detect_conflicts:
+        matched -= await _check_conflicts(session, options, run)
     if run.failures and options.mode is ImportMode.atomic:
         if all(f.status == 403 for f in run.failures):
             raise _refused(run, received)
         raise _rejected(run, received)
     await repo.discard(session, run.failed)
-    updated = await repo.update_changed(session, principal)
+    updated = await repo.update_changed(session, principal, options.fields)
     created = await repo.insert_new(session, principal)
+    await repo.mark_synced(session)
     if len(created) != len(run.placed) - matched:
         # Another request inserted one of these plots between our check and our insert.
         raise Conflict("Plots of this import were created concurrently; send it again")

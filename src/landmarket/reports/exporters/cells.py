@@ -21,7 +21,6 @@ _FORMULA_AT_CELL_START = re.compile(
     '([ "]*)'
     "(?=[" + re.escape("".join(FORMULA_STARTS)) + "])"
 )
-BKG_ATTRIBUTION = "© GeoBasis-DE / BKG 2021 (Daten verändert)"
 DATA_ATTRIBUTION = "Plots: the listing municipalities, via landmarket"
 
 

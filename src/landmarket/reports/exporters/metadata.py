@@ -72,7 +72,7 @@ def metadata_rows(report: Report, lang: Lang) -> list[tuple[str, str]]:
         rows.append((t("meta.include_empty", lang), t("meta.include_empty_yes", lang)))
     rows += [
         (t("meta.source", lang), t("source", lang)),
-        (t("meta.licence", lang), t("licence", lang)),
+        (t("meta.licence", lang), t("licence", lang, boundaries=report.boundary_attribution)),
         (t("meta.suppression", lang), t("suppression_rule", lang, k=MIN_COMPANIES)),
         *((t("meta.note", lang), note_text(n, lang)) for n in report.notes),
     ]

@@ -38,7 +38,6 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from landmarket.core.i18n import Lang, fmt_date, fmt_number
 from landmarket.labels import catalogue as cat
-from landmarket.reports.exporters.cells import BKG_ATTRIBUTION
 from landmarket.reports.exporters.label_layout import Box, Placed, Wanted, place_labels
 from landmarket.reports.matching_repository import GOOD_SCORE
 from landmarket.reports.suppression import MIN_COMPANIES
@@ -69,6 +68,7 @@ class PdfInput:
     flows: Table
     unmet: Table  # by rule
     municipalities: Table  # with WKB boundaries (EPSG:25832, metres) in "geom"
+    boundaries: str  # the licence lines of the boundary sets (reports.scope)
 
 
 def t(data: PdfInput, key: str, **params: Any) -> str:
@@ -91,7 +91,7 @@ def _page(data: PdfInput, title: str | None, n: int) -> Figure:
         fig.text(0.04, 0.94, title, fontsize=18, weight="bold", color=INK)
         fig.text(0.96, 0.945, data.region, fontsize=10, ha="right", color=MUTED)
     day = fmt_date(data.generated, data.lang)
-    footer = t(data, "pdf.footer", date=day, bkg=BKG_ATTRIBUTION)
+    footer = t(data, "pdf.footer", date=day, bkg=data.boundaries)
     fig.text(0.04, 0.025, footer, fontsize=7.5, color=MUTED)
     total = len(SECTIONS) + 1
     fig.text(
@@ -155,7 +155,7 @@ def _key_figures(data: PdfInput) -> Figure:
     table.scale(1, 1.75)
     fig.text(0.53, 0.86, t(data, "pdf.method"), fontsize=13, weight="bold", color=INK)
     method = t(
-        data, "pdf.method_text", good=f"{GOOD_SCORE:g}", k=MIN_COMPANIES, bkg=BKG_ATTRIBUTION
+        data, "pdf.method_text", good=f"{GOOD_SCORE:g}", k=MIN_COMPANIES, bkg=data.boundaries
     )
     y = 0.82
     for paragraph in method.split("\n"):
