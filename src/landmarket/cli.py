@@ -17,6 +17,7 @@ from landmarket.db.embedded import EmbeddedError
 from landmarket.matching.cli import app as matches_app
 from landmarket.municipalities.cli import app as municipalities_app
 from landmarket.plots.cli import app as plots_app
+from landmarket.plots_push.cli import push_command
 from landmarket.privacy.cli import orgs_erase
 from landmarket.reports.cli import report as report_command
 
@@ -39,6 +40,7 @@ app.add_typer(municipalities_app, name="municipalities", help="Import and list m
 orgs_app.command("erase")(orgs_erase)
 app.add_typer(orgs_app, name="orgs", help="Organisations (municipalities, companies, agencies).")
 app.add_typer(keys_app, name="keys", help="API keys of organisations.")
+plots_app.command("push")(push_command)
 app.add_typer(plots_app, name="plots", help="Push plots from GIS files to the API.")
 app.add_typer(matches_app, name="matches", help="Recompute stored matches.")
 app.command("report")(report_command)
