@@ -10,7 +10,7 @@ On the dataset of ``benchmarks.dataset`` (built on first use, then reused) it me
     connections in a closed loop, each request for one of a seeded sample of requirements with
     its owner's key), after a warm-up; requests/s and p50/p95/p99; and, at the same number of
     connections, pgbench running the hand-written query of (b) for the same requirements;
-(b) the product's match SQL for one requirement (``matching.rules.candidates``, as
+(b) the product's match SQL for one requirement (``matching.candidates.candidates``, as
     ``refresh_requirement`` runs it) against a hand-written single query with the
     requirement's values inlined, on the same database; the sets are asserted equal, then
     both are timed interleaved (median of repeated runs per requirement);
@@ -54,7 +54,8 @@ from benchmarks.common import (
     versions,
 )
 from benchmarks.dataset import SERVICE_SAMPLE, SOURCES, DatasetInfo, dataset
-from landmarket.matching.rules import EMISSION_ZONES, candidates
+from landmarket.matching.candidates import candidates
+from landmarket.matching.eligibility import EMISSION_ZONES
 from landmarket.matching.scoring import BUY_TENURES, LEASE_TENURES
 from landmarket.requirements.models import EmissionClass, Requirement
 
@@ -247,7 +248,7 @@ _REQUIREMENT_ROW = text(
 
 
 def located(row: Mapping[str, Any]) -> bool:
-    """``matching.rules.searches_box`` of a ``_REQUIREMENT_ROW``."""
+    """``matching.candidates.searches_box`` of a ``_REQUIREMENT_ROW``."""
     has_location = row["anchor_x"] is not None or row["municipalities"] is not None
     return has_location or bool(row["has_area"]) or row["home_ags"] is None
 
@@ -622,7 +623,7 @@ def report(
             "",
             f"{len(sql)} requirements of the sample; for each, the hand-written query (rules "
             "1-8 with the requirement's values inlined as plain conditions on `plots`) "
-            "and the product's `matching.rules.candidates` for that requirement returned the "
+            "and the product's `matching.candidates.candidates` for that requirement returned the "
             f"same set of plots (asserted); then each ran {args.repeat} times interleaved on "
             "one connection, median per requirement. Target: product within "
             f"{SQL_RATIO_TARGET:g}x.",

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from landmarket.cli import app
 from landmarket.events.models import Event
-from landmarket.matching.rules import match_rules
+from landmarket.matching.eligibility import match_rules
 from landmarket.reports import unmet_repository
 from tests.helpers import bearer
 from tests.matching.world import lonlat_ring

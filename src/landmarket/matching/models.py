@@ -60,7 +60,7 @@ class Match(Base):
     partial: Mapped[bool] = mapped_column(Boolean, nullable=False)
     cross_border: Mapped[bool] = mapped_column(Boolean, nullable=False)
     distance_km: Mapped[float | None] = mapped_column(Float)
-    # Compact: criterion scores, weights and days of waiting (matching.rules.SCORE_AT); the
+    # Compact: criterion scores, weights and days of waiting (matching.terms.SCORE_AT); the
     # full explanation is rendered when matches are read.
     explanation: Mapped[list[Any]] = mapped_column(JSONB, nullable=False)
     # True when the pair no longer satisfies the rules but is kept for its state

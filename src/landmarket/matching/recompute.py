@@ -37,9 +37,9 @@ from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from landmarket.matching import outbox, rules
+from landmarket.matching import outbox
+from landmarket.matching.candidates import candidates, region_extents, search_box, searches_box
 from landmarket.matching.models import Match, MatchState
-from landmarket.matching.rules import candidates, region_extents, search_box
 from landmarket.plots.models import Plot
 from landmarket.requirements.models import Requirement
 
@@ -90,7 +90,7 @@ class Scope:
 
     requirement_id: uuid.UUID | None = None
     plot_ids: Sequence[uuid.UUID] | None = None
-    # For one requirement: whether it searches by its search box (rules.searches_box).
+    # For one requirement: whether it searches by its search box (candidates.searches_box).
     located: bool | None = None
 
     def on(self, requirement_id: Any, plot_id: Any) -> ColumnElement[bool]:
@@ -107,7 +107,7 @@ class Scope:
 
 async def update_search_boxes(session: AsyncSession, scope: Scope) -> bool | None:
     """Recompute the search boxes in ``scope``. For one requirement, also return
-    ``rules.searches_box`` of it (how its plots are found; None when it does not exist),
+    ``candidates.searches_box`` of it (how its plots are found; None when it does not exist),
     from the same statement."""
     extents = region_extents()
     stmt = update(Requirement).values(search_box=search_box(extents)).add_cte(extents)
@@ -115,7 +115,7 @@ async def update_search_boxes(session: AsyncSession, scope: Scope) -> bool | Non
     if scope.requirement_id is None:
         await session.execute(stmt)
         return None
-    one = stmt.where(Requirement.id == scope.requirement_id).returning(rules.searches_box())
+    one = stmt.where(Requirement.id == scope.requirement_id).returning(searches_box())
     located: bool | None = (await session.execute(one)).scalar_one_or_none()
     return located
 

@@ -35,8 +35,8 @@ from sqlalchemy.orm import defer
 from landmarket.auth.models import Organization
 from landmarket.auth.principal import AuthPrincipal
 from landmarket.db.geo import DEFAULT_CRS, geojson_out
+from landmarket.matching.explanation import explanation
 from landmarket.matching.models import Match, MatchState
-from landmarket.matching.rules import explanation
 from landmarket.municipalities.models import Municipality
 from landmarket.plots import models as plots
 from landmarket.plots.models import Plot

@@ -28,7 +28,7 @@ region_municipalities = Table(
     Base.metadata,
     Column("region_slug", ForeignKey("regions.slug", ondelete="CASCADE"), primary_key=True),
     Column("ags", ForeignKey("municipalities.ags", ondelete="CASCADE"), primary_key=True),
-    # Matching asks which regions a municipality is in (rules._same_region).
+    # Matching asks which regions a municipality is in (matching.eligibility.same_region).
     Index("ix_region_municipalities_ags", "ags", "region_slug"),
 )
 

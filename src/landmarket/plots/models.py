@@ -120,7 +120,7 @@ class Plot(Timestamped, Base):
         # Listings filter by status and page by id.
         Index("ix_plots_status_id", "status", "id"),
         # Matching for requirements that search their whole home region (rules 2 and 3;
-        # matching.rules._home_region_prefilter).
+        # matching.candidates._home_region_prefilter).
         Index(
             "ix_plots_published_zoning_area",
             "zoning",

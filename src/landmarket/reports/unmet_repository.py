@@ -1,6 +1,6 @@
 """Unmet demand: open requirements without any match, and which rule kept the plots away.
 
-The rule predicates are the matching contract's own (``matching.rules.match_rules``), taken
+The rule predicates are the matching contract's own (``matching.eligibility.match_rules``), taken
 apart clause by clause, so this report cannot drift from what matching does. Each clause is
 evaluated separately over (unmet requirement x candidate plot) and the clause that fails for
 the most candidates is the requirement's excluding rule.
@@ -33,8 +33,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.util import ClauseAdapter
 
+from landmarket.matching.eligibility import match_rules
 from landmarket.matching.models import Match
-from landmarket.matching.rules import match_rules
 from landmarket.plots.models import Plot, PlotStatus
 from landmarket.reports.repository import HA, SIZE_CLASSES, demand_conditions, in_ags, size_class
 from landmarket.reports.scope import Scope
@@ -77,7 +77,7 @@ def rule_predicates() -> dict[str, ColumnElement[bool]]:
     if len(clauses) != len(RULE_NAMES):
         # Fail loudly: a new rule in matching needs a name here.
         raise RuntimeError(
-            f"matching.rules has {len(clauses)} clauses, reports knows {len(RULE_NAMES)}"
+            f"matching.eligibility has {len(clauses)} clauses, reports knows {len(RULE_NAMES)}"
         )
     return {name: c for name, c in zip(RULE_NAMES, clauses, strict=True) if name is not None}
 
