@@ -26,7 +26,7 @@ first call builds it, everything through the product's own code paths and with a
 2. boundaries with ``landmarket.municipalities.importer.import_file``;
 3. organisations and keys with ``landmarket.auth.service``: one admin, one municipality org
    editing every AGS, and companies (one per municipality, at most 1,000) with their home AGS;
-4. plots (``landmarket.plots.synthetic``: categories, zonings, tenures, prices, infrastructure,
+4. plots (``landmarket.demo.synthetic``: categories, zonings, tenures, prices, infrastructure,
    85 % published) through the bulk import service (``import_plots``) in batches of 10,000;
 5. requirements (area ranges, emission classes, tenure and budgets, needed-by, location as
    anchor + distance / municipalities / none, must-haves, weights; see ``requirement_bodies``).
@@ -73,12 +73,12 @@ from landmarket.db.base import STORAGE_SRID
 from landmarket.db.embedded import EmbeddedCluster
 from landmarket.db.geo import EPSG_URI, SUPPORTED_CRS
 from landmarket.db.session import async_url
+from landmarket.demo.synthetic import plot_features, points_in
 from landmarket.matching import recompute as matching_recompute
 from landmarket.municipalities.importer import import_file
 from landmarket.municipalities.repository import member_ags
 from landmarket.plots.imports.schemas import PlotImport
 from landmarket.plots.imports.service import ImportOptions, import_plots
-from landmarket.plots.synthetic import plot_features, points_in
 from landmarket.requirements import repository as requirements_repo
 from landmarket.requirements import service as requirements_service
 from landmarket.requirements.models import EmissionClass, RequirementTenure

@@ -48,9 +48,9 @@ from landmarket.auth.models import OrgKind
 from landmarket.auth.schemas import ApiKeyCreate, OrganizationCreate
 from landmarket.db.embedded import EmbeddedCluster
 from landmarket.db.session import async_url
+from landmarket.demo.synthetic import plot_features, points_in
 from landmarket.municipalities.importer import import_file
 from landmarket.municipalities.repository import member_ags
-from landmarket.plots.synthetic import plot_features, points_in
 
 IMPORT_TARGET_S = 10.0
 RATE_TARGET = 0.5  # of ogr2ogr's plots per second

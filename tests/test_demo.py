@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 
 from landmarket.auth.models import Organization
 from landmarket.cli import app
-from landmarket.demo import seed_demo
-from landmarket.plots.demo import DEMO_PLOTS
+from landmarket.demo.plots import DEMO_PLOTS
+from landmarket.demo.seed import seed_demo
 from landmarket.plots.models import Plot, PlotStatus
 
 

@@ -94,7 +94,7 @@ def demo_command(
     ),
 ) -> None:
     """Seed a demo region with organisations and API keys (synthetic unless --municipalities)."""
-    from landmarket.demo import describe, seed_demo_database
+    from landmarket.demo.seed import describe, seed_demo_database
 
     settings = get_settings()
     with database_url(settings) as (url, embedded):

@@ -1,9 +1,9 @@
 """The models registry: imports every model module so ``Base.metadata`` is complete (Alembic,
 tests). It sits above the domains, beside the app factory; ``db`` knows no domain."""
 
+from landmarket.audit import models as audit_models
 from landmarket.auth import models as auth_models
 from landmarket.db.base import Base
-from landmarket.events import models as event_models
 from landmarket.idempotency import models as idempotency_models
 from landmarket.matching import models as match_models
 from landmarket.municipalities import models as municipality_models
@@ -14,8 +14,8 @@ from landmarket.webhooks import models as webhook_models
 
 __all__ = [
     "Base",
+    "audit_models",
     "auth_models",
-    "event_models",
     "idempotency_models",
     "import_session_models",
     "match_models",

@@ -17,7 +17,7 @@ from landmarket.core.config import Settings
 from landmarket.db.connect import SchemaBehindError, ensure_schema
 from landmarket.db.embedded import EmbeddedCluster
 from landmarket.db.session import create_engine, redacted
-from landmarket.demo import describe, seed_demo_database
+from landmarket.demo.seed import describe, seed_demo_database
 from landmarket.httpserver import announce_limits, uvicorn_options
 from landmarket.webhooks.worker import PARENT_ENV
 

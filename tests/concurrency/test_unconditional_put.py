@@ -16,7 +16,7 @@ import httpx
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from landmarket.events.models import Event
+from landmarket.audit.models import Event
 from landmarket.plots.models import Plot
 from tests.concurrency.conftest import wait_for_waiters
 from tests.helpers import assert_problem, bearer

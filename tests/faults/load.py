@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from landmarket.plots.synthetic import square
+from landmarket.demo.synthetic import square
 from tests.helpers import PROBLEM, bearer
 from tests.matching.world import ORIGIN
 

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from landmarket.events.models import Event
+from landmarket.audit.models import Event
 from landmarket.idempotency.models import IdempotencyRecord
 from landmarket.plots.models import Plot
 from landmarket.requirements.models import Requirement

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from landmarket.events.models import Event
+from landmarket.audit.models import Event
 from landmarket.plots.models import Plot
 from tests.factories import make_municipality, make_org_with_key, make_region
 from tests.helpers import PROBLEM, assert_problem, bearer, count, pointers

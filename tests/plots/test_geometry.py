@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from landmarket.events.models import Event
+from landmarket.audit.models import Event
 from landmarket.plots.models import Plot
 from tests.plots.conftest import (
     FRANKFURT,

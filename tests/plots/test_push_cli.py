@@ -20,9 +20,9 @@ import shapely
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from landmarket.demo.synthetic import plot_features, points_in
 from landmarket.municipalities.importer import import_file
 from landmarket.plots.models import Plot, PlotStatus
-from landmarket.plots.synthetic import plot_features, points_in
 from tests.factories import make_org_with_key
 from tests.plots.conftest import table_hash
 from tests.servers import serving

@@ -13,9 +13,9 @@ import shapely
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from landmarket.demo.synthetic import plot_features, points_in
 from landmarket.municipalities.importer import import_file
 from landmarket.plots.models import Plot
-from landmarket.plots.synthetic import plot_features, points_in
 from tests.factories import make_org_with_key
 from tests.plots.test_push_cli import FRM, push, running_server
 

@@ -12,7 +12,7 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from landmarket.events.models import Event
+from landmarket.audit.models import Event
 from landmarket.plots.models import Plot
 from landmarket.plots_push import client as api
 from tests.plots.conftest import UTM_URI, World

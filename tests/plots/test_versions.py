@@ -11,7 +11,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from landmarket.events.models import Event
+from landmarket.audit.models import Event
 from landmarket.plots.models import Plot
 from tests.plots.conftest import (
     FRANKFURT,

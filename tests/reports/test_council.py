@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from landmarket.core.i18n import fmt_date, fmt_number, negotiate
 from landmarket.labels import catalogue as cat
 from landmarket.plots.schemas import PlotPropertiesRead
-from landmarket.reports.export_repository import PLOT_COLUMNS
+from landmarket.reports.exports.repository import PLOT_COLUMNS
 from tests.factories import make_municipality, make_region
 from tests.helpers import assert_problem, bearer, pointers
 from tests.matching.world import DARMSTADT, FRANKFURT
@@ -67,7 +67,7 @@ def test_catalogue_names_every_public_column_and_enum_value() -> None:
     """A new column or enum value without German and English names fails here."""
     from landmarket.plots import models as pm
     from landmarket.reports import columns as cols
-    from landmarket.reports.export_repository import MUNICIPALITY_COLUMNS
+    from landmarket.reports.exports.repository import MUNICIPALITY_COLUMNS
     from landmarket.reports.repository import SIZE_CLASSES
     from landmarket.reports.unmet_repository import RULE_NAMES
     from landmarket.requirements.models import EmissionClass

@@ -17,9 +17,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.transforms import Bbox
 
 from landmarket.reports import columns as cols
-from landmarket.reports.export_repository import MUNICIPALITY_COLUMNS
 from landmarket.reports.exporters.label_layout import Box, Wanted, overlapping, place_labels
 from landmarket.reports.exporters.pdf_report import PdfInput, map_figure
+from landmarket.reports.exports.repository import MUNICIPALITY_COLUMNS
 from landmarket.reports.tables import Table
 
 FRM = Path(__file__).resolve().parents[3] / "shared/data/municipalities/frm-75-vg5000-2021.geojson"

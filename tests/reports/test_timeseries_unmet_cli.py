@@ -13,8 +13,8 @@ from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from typer.testing import CliRunner
 
+from landmarket.audit.models import Event
 from landmarket.cli import app
-from landmarket.events.models import Event
 from landmarket.matching.eligibility import match_rules
 from landmarket.reports import unmet_repository
 from tests.helpers import bearer

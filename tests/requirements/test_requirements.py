@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from landmarket.events.models import Event
+from landmarket.audit.models import Event
 from tests.matching.world import (
     DARMSTADT,
     OFFENBACH,

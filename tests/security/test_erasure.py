@@ -17,11 +17,11 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from typer.testing import CliRunner, Result
 
+from landmarket.audit.models import Event
 from landmarket.auth import service as auth_service
 from landmarket.auth.schemas import ApiKeyCreate
 from landmarket.cli import app
 from landmarket.core.config import get_settings
-from landmarket.events.models import Event
 from landmarket.webhooks.models import WebhookSubscription
 from tests.factories import make_org_with_key
 from tests.helpers import assert_problem, bearer, pointers

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from landmarket.audit.repository import record
 from landmarket.auth.principal import AuthPrincipal
 from landmarket.core.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from landmarket.core.pagination import (
@@ -19,7 +20,6 @@ from landmarket.core.pagination import (
     decode_uuid_cursor,
     encode_cursor,
 )
-from landmarket.events.repository import record
 from landmarket.matching import outbox
 from landmarket.matching import repository as repo
 from landmarket.matching.models import Match, MatchState

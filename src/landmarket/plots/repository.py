@@ -33,12 +33,12 @@ from sqlalchemy.dialects.postgresql import JSON, aggregate_order_by, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
+from landmarket.audit.models import Event
 from landmarket.auth.models import OrgKind
 from landmarket.auth.principal import AuthPrincipal
 from landmarket.db.base import STORAGE_SRID
 from landmarket.db.geo import EPSG_URI, SUPPORTED_CRS, Crs, bbox_envelope, geojson_out
 from landmarket.db.sql import LIKE_ESCAPE, contains_pattern
-from landmarket.events.models import Event
 from landmarket.municipalities.models import region_municipalities
 from landmarket.plots.models import Category, Plot, PlotStatus, Zoning, visible_to
 

@@ -11,6 +11,7 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from landmarket.audit.repository import record
 from landmarket.auth.principal import AuthPrincipal
 from landmarket.core.errors import (
     Conflict,
@@ -29,7 +30,6 @@ from landmarket.core.pagination import (
 )
 from landmarket.core.versioning import check_if_match, etag
 from landmarket.db.geo import Crs
-from landmarket.events.repository import record
 from landmarket.matching.recompute import refresh_plots
 from landmarket.plots import repository as repo
 from landmarket.plots.geometry import (
@@ -39,6 +39,14 @@ from landmarket.plots.geometry import (
     geometry_value,
 )
 from landmarket.plots.models import Plot, PlotStatus
+from landmarket.plots.policy import (
+    INITIAL_STATUSES,
+    attribute_values,
+    check_transition,
+    forbidden,
+    may_write,
+    status_values,
+)
 from landmarket.plots.schemas import (
     EventRead,
     PlotAttributes,
@@ -49,28 +57,6 @@ from landmarket.plots.schemas import (
 
 ENTITY = "plot"
 
-# Reserved and under negotiation may fall back to published when a deal falls through.
-TRANSITIONS: Mapping[PlotStatus, frozenset[PlotStatus]] = {
-    PlotStatus.draft: frozenset({PlotStatus.published, PlotStatus.withdrawn}),
-    PlotStatus.published: frozenset(
-        {PlotStatus.reserved, PlotStatus.under_negotiation, PlotStatus.withdrawn}
-    ),
-    PlotStatus.reserved: frozenset(
-        {
-            PlotStatus.under_negotiation,
-            PlotStatus.transferred,
-            PlotStatus.published,
-            PlotStatus.withdrawn,
-        }
-    ),
-    PlotStatus.under_negotiation: frozenset(
-        {PlotStatus.reserved, PlotStatus.transferred, PlotStatus.published, PlotStatus.withdrawn}
-    ),
-    PlotStatus.transferred: frozenset({PlotStatus.withdrawn}),
-    PlotStatus.withdrawn: frozenset({PlotStatus.draft}),
-}
-INITIAL_STATUSES = frozenset({PlotStatus.draft, PlotStatus.published})
-
 
 @dataclass(frozen=True)
 class WriteResult:
@@ -80,45 +66,6 @@ class WriteResult:
     created: bool = False
     changed: bool = True
     repaired: str | None = None
-
-
-def may_write(principal: AuthPrincipal, ags: str) -> bool:
-    return principal.is_admin or principal.may_edit(ags)
-
-
-def _forbidden(ags: str) -> Forbidden:
-    return Forbidden(f"This key may not write plots of municipality {ags}")
-
-
-def transition_problem(current: PlotStatus, new: PlotStatus) -> str | None:
-    """Why the state machine refuses ``current`` → ``new``, or None when it allows it."""
-    if new in TRANSITIONS[current]:
-        return None
-    allowed = ", ".join(sorted(s.value for s in TRANSITIONS[current]))
-    return f"A plot cannot go from {current.value} to {new.value}; from {current.value}: {allowed}"
-
-
-def _check_transition(current: PlotStatus, new: PlotStatus, pointer: str) -> None:
-    problem = transition_problem(current, new)
-    if problem is not None:
-        raise Conflict(
-            problem,
-            errors=[FieldError(pointer=pointer, detail=f"illegal transition from {current}")],
-        )
-
-
-def attribute_values(props: PlotAttributes) -> dict[str, Any]:
-    """Column values for the plot's descriptive properties (full replacement)."""
-    values = props.model_dump(exclude={"municipality_ags", "status", "external_id", "contact"})
-    values["contact"] = props.contact.model_dump(exclude_none=True) if props.contact else None
-    return values
-
-
-def _status_values(new: PlotStatus) -> dict[str, Any]:
-    values: dict[str, Any] = {"status": new}
-    if new is PlotStatus.published:
-        values["published_at"] = func.now()
-    return values
 
 
 def _diff(plot: Plot, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -132,7 +79,7 @@ async def _writable(
     if plot is None:
         raise NotFound(f"No plot {plot_id}")
     if not may_write(principal, plot.municipality_ags):
-        raise _forbidden(plot.municipality_ags)
+        raise forbidden(plot.municipality_ags)
     return plot
 
 
@@ -178,7 +125,7 @@ async def _insert(
             f"A new plot starts as draft or published, not {status.value}",
             errors=[FieldError(pointer=f"{pointer}/status", detail="draft or published")],
         )
-    values = attribute_values(props) | _status_values(status)
+    values = attribute_values(props) | status_values(status)
     values |= {
         "external_id": external_id,
         "municipality_ags": checked.municipality_ags,
@@ -218,7 +165,7 @@ async def create_plot(
     if target is None and not principal.is_admin and len(principal.editable_ags) == 1:
         (target,) = principal.editable_ags
     if target is not None and not may_write(principal, target):
-        raise _forbidden(target)
+        raise forbidden(target)
     checked = await check_geometry(
         session,
         body.geometry.model_dump(),
@@ -228,7 +175,7 @@ async def create_plot(
         max_vertices=max_vertices,
     )
     if not may_write(principal, checked.municipality_ags):
-        raise _forbidden(checked.municipality_ags)
+        raise forbidden(checked.municipality_ags)
     created = await _insert(
         session, principal, props, props.external_id, checked, crs_out, "/body/properties"
     )
@@ -325,8 +272,8 @@ async def update_plot(
     values = _diff(plot, sent)
     if "status" in values:
         new_status = PlotStatus(values.pop("status"))
-        _check_transition(plot.status, new_status, "/body/properties/status")
-        values |= _status_values(new_status)
+        check_transition(plot.status, new_status, "/body/properties/status")
+        values |= status_values(new_status)
     repaired = None
     if body.geometry is not None:
         checked = await check_geometry(
@@ -371,9 +318,9 @@ async def change_status(
     expected = check_if_match(if_match, plot.version, required=False, what="plot")
     if plot.status is new:
         return await _unchanged(session, plot, crs_out)
-    _check_transition(plot.status, new, "/body/status")
+    check_transition(plot.status, new, "/body/status")
     return await _apply(
-        session, principal, plot, expected, _status_values(new), action=action, crs_out=crs_out
+        session, principal, plot, expected, status_values(new), action=action, crs_out=crs_out
     )
 
 
@@ -413,7 +360,7 @@ async def upsert_plot(
 ) -> WriteResult:
     props = body.properties
     if not may_write(principal, ags):
-        raise _forbidden(ags)
+        raise forbidden(ags)
     errors = []
     if props.municipality_ags not in (None, ags):
         errors.append(
@@ -457,8 +404,8 @@ async def upsert_plot(
     expected = check_if_match(if_match, plot.version, required=False, what="plot")
     values = _diff(plot, attribute_values(props))
     if props.status is not None and props.status is not plot.status:
-        _check_transition(plot.status, props.status, "/body/properties/status")
-        values |= _status_values(props.status)
+        check_transition(plot.status, props.status, "/body/properties/status")
+        values |= status_values(props.status)
     if checked.ewkb != await repo.stored_ewkb(session, plot.id):
         values["geom"] = geometry_value(checked.ewkb)
     if not values:

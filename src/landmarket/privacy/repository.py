@@ -29,8 +29,8 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from landmarket.audit.models import Event
 from landmarket.auth.models import ApiKey, Organization
-from landmarket.events.models import Event
 from landmarket.idempotency.models import IdempotencyRecord
 from landmarket.matching.models import Match
 from landmarket.requirements.models import Requirement

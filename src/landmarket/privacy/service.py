@@ -17,11 +17,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from landmarket.audit.repository import record
 from landmarket.auth.models import OrgKind
 from landmarket.auth.principal import AuthPrincipal
 from landmarket.core.errors import Conflict, FieldError, NotFound
 from landmarket.core.versioning import check_if_match
-from landmarket.events.repository import record
 from landmarket.matching.recompute import refresh_requirement
 from landmarket.privacy import repository as repo
 from landmarket.privacy.schemas import ErasureRead

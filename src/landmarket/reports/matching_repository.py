@@ -10,7 +10,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import CTE
 
-from landmarket.events.models import Event
+from landmarket.audit.models import Event
 from landmarket.matching.models import InquiryOutcome, Match, MatchState
 from landmarket.matching.repository import INQUIRY_STATES
 from landmarket.municipalities.models import Municipality

@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from landmarket.core.i18n import Lang, fmt_number
 from landmarket.labels import catalogue as cat
-from landmarket.reports import exports, service
+from landmarket.reports import service
 from landmarket.reports.exporters.metadata import scope_sentence
+from landmarket.reports.exports import service as exports
 from landmarket.reports.matching_repository import GOOD_SCORE
 from landmarket.reports.scope import Scope
 from landmarket.reports.tables import Column, Table

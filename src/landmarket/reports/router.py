@@ -17,7 +17,7 @@ from landmarket.db.session import SessionDep, get_sessionmaker
 from landmarket.reports import scope as scopes
 from landmarket.reports import service
 from landmarket.reports.columns import DEMAND_KEYS, SUPPLY_KEYS
-from landmarket.reports.export_router import router as export_router
+from landmarket.reports.exports.router import router as export_router
 from landmarket.reports.pdf_service import regional_pdf
 from landmarket.reports.render import Delimiter, Format, language_headers, render
 from landmarket.reports.scope import Scope

@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from landmarket.events.models import Event
+from landmarket.audit.models import Event
 from landmarket.reports.repository import HA, SUPPLY_STATUSES, in_ags
 from landmarket.reports.scope import Scope
 from landmarket.requirements.models import RequirementStatus

@@ -10,12 +10,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from landmarket.audit.repository import record
 from landmarket.auth.principal import AuthPrincipal
 from landmarket.core.errors import FieldError, NotFound, PreconditionFailed, ValidationFailed
 from landmarket.core.pagination import Page, decode_uuid_cursor, encode_cursor
 from landmarket.core.versioning import check_if_match
 from landmarket.db.geo import AXIS_ORDER_HINT
-from landmarket.events.repository import record
 from landmarket.matching.recompute import refresh_requirement
 from landmarket.requirements import repository as repo
 from landmarket.requirements.models import Requirement, RequirementStatus

@@ -41,9 +41,9 @@ from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.schema import CreateTable
 
+from landmarket.audit.models import Event
 from landmarket.auth.principal import AuthPrincipal
 from landmarket.db.base import STORAGE_SRID
-from landmarket.events.models import Event
 from landmarket.plots.geometry import placement
 from landmarket.plots.models import Plot, PlotStatus
 from landmarket.plots.repository import STORAGE_CRS, feature_expr

@@ -48,13 +48,13 @@ from landmarket.plots.imports.schemas import (
     PlotImportFeature,
     PlotImportReport,
 )
-from landmarket.plots.schemas import PlotProperties
-from landmarket.plots.service import (
+from landmarket.plots.policy import (
     INITIAL_STATUSES,
     attribute_values,
     may_write,
     transition_problem,
 )
+from landmarket.plots.schemas import PlotProperties
 
 
 @dataclass(frozen=True)

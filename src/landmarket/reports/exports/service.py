@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from landmarket.core.i18n import Lang
-from landmarket.reports import export_repository as repo
 from landmarket.reports.exporters import geo_export as geo
 from landmarket.reports.exporters import labels
 from landmarket.reports.exporters.csv_export import BOM, CsvWriter, for_csv
@@ -26,6 +25,7 @@ from landmarket.reports.exporters.xlsx_export import (
     streaming_book,
     write_metadata,
 )
+from landmarket.reports.exports import repository as repo
 from landmarket.reports.repository import without_jit
 from landmarket.reports.scope import Scope
 from landmarket.reports.suppression import SUPPRESSED, suppress

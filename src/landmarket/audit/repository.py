@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from landmarket.audit.models import Event
 from landmarket.auth.principal import AuthPrincipal
-from landmarket.events.models import Event
 
 
 async def record(

@@ -23,9 +23,9 @@ from landmarket.auth.schemas import ApiKeyCreate, OrganizationCreate
 from landmarket.core.config import Settings
 from landmarket.core.errors import Unauthorized
 from landmarket.db.connect import cli_session
+from landmarket.demo.plots import seed_demo_plots
 from landmarket.municipalities import repository as municipality_repository
 from landmarket.municipalities.demo import DEMO_REGION, seed_demo_region
-from landmarket.plots.demo import seed_demo_plots
 from landmarket.plots.imports.schemas import PlotImportReport
 
 

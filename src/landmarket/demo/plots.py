@@ -9,9 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from landmarket.auth.principal import AuthPrincipal
 from landmarket.db.base import STORAGE_SRID
 from landmarket.db.geo import EPSG_URI, SUPPORTED_CRS
+from landmarket.demo.synthetic import plot_features, points_in
 from landmarket.plots.imports.schemas import PlotImport, PlotImportReport
 from landmarket.plots.imports.service import ImportOptions, import_plots
-from landmarket.plots.synthetic import plot_features, points_in
 
 DEMO_PLOTS = 40
 _SEED = 20240601

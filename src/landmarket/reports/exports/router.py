@@ -16,9 +16,9 @@ from landmarket.auth.schemas import Ags
 from landmarket.core.errors import problem_responses
 from landmarket.core.i18n import Lang, LangDep
 from landmarket.db.session import SessionDep
-from landmarket.reports import exports
 from landmarket.reports.exporters.geo_export import GEOJSON_MEDIA_TYPE, GPKG_MEDIA_TYPE
 from landmarket.reports.exporters.xlsx_export import MEDIA_TYPE as XLSX_MEDIA_TYPE
+from landmarket.reports.exports import service as exports
 from landmarket.reports.render import Delimiter, language_headers
 from landmarket.reports.scope import Scope, resolve
 from landmarket.reports.tables import Report
