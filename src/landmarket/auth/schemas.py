@@ -6,17 +6,18 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import ConfigDict, Field, StringConstraints, field_validator
+from pydantic import ConfigDict, Field, field_validator
 from pydantic.config import JsonDict, JsonValue
 
 from landmarket.auth.models import OrgKind
-from landmarket.core.schemas import ApiModel, IsoDateTime, ReadModel
+from landmarket.core.schemas import ApiModel, IsoDateTime, ReadModel, Text
 
-Ags = Annotated[str, StringConstraints(pattern=r"^[0-9]{8}$")]
-RegionSlug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Ags = Annotated[str, Text(pattern=r"^[0-9]{8}$")]
+REGION_SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
+RegionSlug = Annotated[str, Text(pattern=REGION_SLUG_PATTERN)]
+Name = Annotated[str, Text(strip=True, min_length=1, max_length=200)]
 # NACE Rev. 2: section letter and/or division, group, class ("C", "C25", "25.62").
-Nace = Annotated[str, StringConstraints(pattern=r"^(?:[A-U]|[A-U]?\d{2}(?:\.\d{1,2})?)$")]
+Nace = Annotated[str, Text(pattern=r"^(?:[A-U]|[A-U]?\d{2}(?:\.\d{1,2})?)$")]
 
 
 # Which optional OrganizationCreate fields each kind accepts (the others must be absent, null

@@ -7,10 +7,13 @@ from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg
+from asyncpg.exceptions import _base as asyncpg_base
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, SerializeAsAny
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -239,10 +242,34 @@ def _allowed_methods(request: Request) -> str:
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    """Every exception no handler took, from FastAPI's routes and the OGC dispatch alike."""
+    if is_data_error(exc):
+        return _data_error(request, exc)
     # Log the traceback for operators; the client gets no internals.
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(
         500, "An unexpected error occurred; it has been logged.", instance=request.url.path
+    )
+
+
+def _data_error(request: Request, exc: BaseException) -> JSONResponse:
+    """The guard of last resort: a value the database cannot represent is the client's
+    input, not a server fault (422, not 500). Validation should have refused it first,
+    naming the field; reaching here is logged so that check can be added."""
+    log.warning(
+        "data error from the database on %s %s (validation should have refused it): %s",
+        request.method,
+        request.url.path,
+        type(getattr(exc, "orig", None) or exc).__name__,
+    )
+    detail = "A value in the request cannot be stored or compared by the database"
+    return problem_response(
+        422,
+        detail,
+        slug=ValidationFailed.slug,
+        title=ValidationFailed.title,
+        errors=[FieldError(pointer="", detail=detail)],
+        instance=request.url.path,
     )
 
 
@@ -275,6 +302,33 @@ class UnhandledAsProblem:
                 raise  # mid-body: nothing to render, the server aborts the response
             response = await _unexpected(Request(scope), exc)
             await response(scope, receive, send)
+
+
+# SQLSTATE class 22, "data exception": a value the database cannot hold or compare
+# (numeric_value_out_of_range, untranslatable_character, string_data_right_truncation,
+# invalid_escape_sequence, datetime_field_overflow, ...).
+DATA_EXCEPTION_CLASS = "22"
+
+
+def is_data_error(exc: BaseException) -> bool:
+    """Whether a database error means a value of the request cannot be represented: a class
+    22 error from the server, or the driver refusing to encode an argument (e.g. an integer
+    beyond its column type), as asyncpg raises it or as SQLAlchemy wraps it."""
+    if isinstance(exc, DBAPIError):
+        orig = exc.orig
+        return orig is not None and (is_data_error(orig) or _driver_cause_is_data(orig))
+    if isinstance(exc, asyncpg_base.DataError):  # the driver's own: an argument it cannot encode
+        return True
+    state = getattr(exc, "sqlstate", None)
+    return isinstance(exc, asyncpg.PostgresError) and str(state or "").startswith(
+        DATA_EXCEPTION_CLASS
+    )
+
+
+def _driver_cause_is_data(orig: BaseException) -> bool:
+    # SQLAlchemy's asyncpg adapter raises its own DB-API error from the asyncpg one.
+    cause = orig.__cause__
+    return cause is not None and cause is not orig and is_data_error(cause)
 
 
 def install_error_handlers(app: FastAPI) -> None:

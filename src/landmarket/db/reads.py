@@ -31,7 +31,7 @@ from sqlalchemy.sql.elements import ClauseElement
 from starlette.requests import Request
 
 from landmarket.core.config import Settings
-from landmarket.core.errors import ServiceUnavailable
+from landmarket.core.errors import ServiceUnavailable, is_data_error
 from landmarket.db.readpool import PoolClosed, PoolTimeout, ReadPool
 from landmarket.db.session import (
     QUERY_CANCELED,
@@ -113,6 +113,8 @@ def _dead_connection(exc: BaseException) -> bool:
 
 def _unavailable(exc: BaseException) -> ServiceUnavailable | None:
     """Database trouble the client cannot fix: a 503 with Retry-After; None for the rest."""
+    if is_data_error(exc):
+        return None
     state = getattr(exc, "sqlstate", None) or ""
     if state == QUERY_CANCELED:
         return unavailable(

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from landmarket.core.config import Settings
-from landmarket.core.errors import ServiceUnavailable
+from landmarket.core.errors import ServiceUnavailable, is_data_error
 
 
 def async_url(url: str) -> str:
@@ -87,6 +87,8 @@ _SERVER_UNAVAILABLE = frozenset({"57P01", "57P02", "57P03", "53300"})
 def is_outage(exc: BaseException) -> bool:
     """Whether an error means the database is down, restarting or unreachable (the request
     may succeed later), not that the statement or its data were wrong."""
+    if is_data_error(exc):
+        return False  # the driver could not encode a value (wrapped as an InterfaceError)
     if isinstance(exc, (OSError, InterfaceError)):
         return True  # refused, reset or timed out connecting; the driver's "connection closed"
     if not isinstance(exc, DBAPIError):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     ColumnElement,
     Date,
@@ -26,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import KeyedColumnElement
 
+from landmarket.core.schemas import INT4_MAX, INT8_MAX, NUL_FREE_PATTERN
 from landmarket.municipalities.models import Municipality
 from landmarket.plots.models import Plot, PlotStatus
 
@@ -98,13 +100,15 @@ def _queryable(column: KeyedColumnElement[Any]) -> Queryable | None:
         expr = type_coerce(column, String())
         kind, schema = "string", {"type": "string", "enum": list(column_type.enums)}
     elif isinstance(column_type, String):
-        kind, schema = "string", {"type": "string"}
+        kind, schema = "string", {"type": "string", "pattern": NUL_FREE_PATTERN}
         if column_type.length:
             schema["maxLength"] = column_type.length
     elif isinstance(column_type, Boolean):
         kind, schema = "boolean", {"type": "boolean"}
     elif isinstance(column_type, Integer):
-        kind, schema = "integer", {"type": "integer"}
+        # What the column type holds, so a larger value is a 400 naming the parameter.
+        high = INT8_MAX if isinstance(column_type, BigInteger) else INT4_MAX
+        kind, schema = "integer", {"type": "integer", "minimum": -high - 1, "maximum": high}
     elif isinstance(column_type, Float):
         kind, schema = "number", {"type": "number"}
     elif isinstance(column_type, DateTime):

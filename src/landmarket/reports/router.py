@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from landmarket.auth.deps import Principal
 from landmarket.auth.schemas import Ags
 from landmarket.core.errors import problem_responses
-from landmarket.core.schemas import IsoDate
+from landmarket.core.schemas import IsoDate, NulFreeStr
 from landmarket.db.session import SessionDep
 from landmarket.reports import scope as scopes
 from landmarket.reports import service
@@ -50,7 +50,7 @@ class ScopeQuery:
 
 def scope_query(
     region: Annotated[
-        str | None, Query(description="Region slug; required for agency keys")
+        NulFreeStr | None, Query(description="Region slug; required for agency keys")
     ] = None,
     municipalities: Annotated[
         list[Ags] | None, Query(description="Only these AGS (repeat the parameter)")
@@ -77,7 +77,9 @@ def format_query(
     delimiter: Annotated[
         Delimiter, Query(description="CSV: semicolon also switches to decimal commas")
     ] = Delimiter.comma,
-    table: Annotated[str | None, Query(description="CSV: which table (default: the first)")] = None,
+    table: Annotated[
+        NulFreeStr | None, Query(description="CSV: which table (default: the first)")
+    ] = None,
 ) -> FormatQuery:
     return FormatQuery(format, delimiter, table)
 
