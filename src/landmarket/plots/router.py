@@ -156,7 +156,7 @@ async def list_plots(
     principal: OptionalPrincipal,
     session: SessionDep,
     municipality: Annotated[
-        list[Annotated[NulFreeStr, Query(pattern=r"^[0-9]{8}$")]] | None,
+        list[Annotated[str, Query(pattern=r"^[0-9]{8}$")]] | None,
         Query(description="AGS; repeat for several"),
     ] = None,
     region: Annotated[NulFreeStr | None, Query(description="Region slug")] = None,
@@ -387,8 +387,8 @@ async def plot_history(
     },
 )
 async def put_plot(
-    ags: Annotated[NulFreeStr, Path(pattern=r"^[0-9]{8}$")],
-    external_id: Annotated[NulFreeStr, Path(max_length=128, pattern=EXTERNAL_ID_PATTERN)],
+    ags: Annotated[str, Path(pattern=r"^[0-9]{8}$")],
+    external_id: Annotated[str, Path(max_length=128, pattern=EXTERNAL_ID_PATTERN)],
     body: PlotReplace,
     principal: PlotWriter,
     session: SessionDep,
