@@ -7,6 +7,7 @@ no filter, tile or feature can reach them.
 
 from __future__ import annotations
 
+import sys
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -110,7 +111,9 @@ def _queryable(column: KeyedColumnElement[Any]) -> Queryable | None:
         high = INT8_MAX if isinstance(column_type, BigInteger) else INT4_MAX
         kind, schema = "integer", {"type": "integer", "minimum": -high - 1, "maximum": high}
     elif isinstance(column_type, Float):
-        kind, schema = "number", {"type": "number"}
+        # double precision holds every finite JSON number: these bounds are its own.
+        top = sys.float_info.max
+        kind, schema = "number", {"type": "number", "minimum": -top, "maximum": top}
     elif isinstance(column_type, DateTime):
         kind, schema = "timestamp", {"type": "string", "format": "date-time"}
     elif isinstance(column_type, Date):

@@ -11,6 +11,9 @@ from landmarket.core.errors import FieldError
 from landmarket.core.schemas import ApiModel, ReadModel, Text
 from landmarket.plots.schemas import Ags, ExternalId, GeometryIn, PlotProperties
 
+# A bbox member is ignored; beyond this it lies outside every supported CRS.
+Coordinate = Annotated[float, Field(ge=-1e8, le=1e8)]
+
 
 class ImportMode(enum.StrEnum):
     atomic = "atomic"
@@ -25,7 +28,7 @@ class PlotImportFeature(ApiModel):
     properties: PlotProperties
     # GIS exports often carry a feature id and a bbox; the plot is named by external_id.
     id: Annotated[str, Text(max_length=1000)] | int | None = None
-    bbox: list[float] | None = None
+    bbox: list[Coordinate] | None = None
 
 
 class PlotImport(ApiModel):
@@ -50,7 +53,7 @@ class PlotImport(ApiModel):
     # GIS exports often carry these; they are accepted and ignored.
     name: Annotated[str, Text(max_length=1000)] | None = None
     crs: dict[str, Any] | None = None
-    bbox: list[float] | None = None
+    bbox: list[Coordinate] | None = None
 
 
 class FeatureFailure(FieldError):
