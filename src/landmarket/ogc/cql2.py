@@ -116,7 +116,11 @@ def _children(node: Any) -> Iterator[Any]:
     if isinstance(node, ast.And | ast.Or):
         yield from _operands(node)
     elif isinstance(node, ast.Node):
-        yield from node.get_sub_nodes()
+        try:
+            children = list(node.get_sub_nodes())
+        except Exception as exc:  # the JSON parser builds nodes from any shape of 'args'
+            raise _fail(f"malformed {type(node).__name__} arguments") from exc
+        yield from children
     elif isinstance(node, list):
         yield from node
 
@@ -407,4 +411,12 @@ def _literal_kind(value: Any) -> str:
 
 
 def to_sql(text: str, lang: str, collection: Collection, filter_crs: Crs) -> ColumnElement[bool]:
-    return Translator(collection, filter_crs).predicate(parse(text, lang))
+    node = parse(text, lang)
+    try:
+        return Translator(collection, filter_crs).predicate(node)
+    except FilterError:
+        raise
+    except (TypeError, ValueError, AttributeError, LookupError) as exc:
+        # pygeofilter's JSON parser takes operators with arguments of any shape and count
+        # (e.g. IN with a number for its list): a node the translator cannot read is malformed.
+        raise _fail(f"malformed filter: {type(exc).__name__}") from exc
