@@ -189,5 +189,7 @@ class Integer(GroupedMetadata):
         yield JSON_NUMBER
 
 
-# Any request string (query, path) without further constraints: refuses NUL.
+# Any request string (query, path) without a pattern of its own: refuses NUL. A parameter with
+# its own `Query(pattern=...)` (one that excludes NUL) stays a plain `str`: the later pattern
+# would replace this one in the document while both are checked.
 NulFreeStr = Annotated[str, Text()]

@@ -161,7 +161,7 @@ async def list_plots(
     ] = None,
     region: Annotated[NulFreeStr | None, Query(description="Region slug")] = None,
     bbox: Annotated[
-        NulFreeStr | None,
+        str | None,
         Query(
             description="minx,miny,maxx,maxy in `bbox-crs` (default CRS84)",
             pattern=BBOX_PATTERN,
