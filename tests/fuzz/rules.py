@@ -61,8 +61,9 @@ REQUIREMENT = Rule(
     pointers=(r"/body/location/(municipalities/|area)", r"/body/area_max_m2$"),
 )
 SCOPE = Rule(
-    "agencies name one of their regions; municipalities lie in it; from <= to",
-    pointers=(r"/query/region$", r"/query/municipalities/", r"/query/from$"),
+    "agencies name one of their regions; municipalities lie in it; from <= to; a CSV table is"
+    " one of the report's tables",
+    pointers=(r"/query/region$", r"/query/municipalities/", r"/query/from$", r"/query/table$"),
 )
 WEBHOOK = Rule(
     "the URL resolves to a public address; event types and requirements are the caller's",
