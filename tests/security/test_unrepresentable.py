@@ -417,3 +417,25 @@ async def test_ogc_timestamp_property_beyond_utc_is_named(
     params = {"updated_at": "0001-01-01T00:00:00+14:00"}
     response = await client.get("/ogc/collections/plots/items", params=params)
     assert pointers(assert_problem(response, 400)) == ["/query/updated_at"]
+
+
+@pytest.mark.parametrize(
+    "coordinates",
+    [
+        [[[1e308, 1e308], [1e308, -1e308], [-1e308, 1e308], [1e308, 1e308]]],
+        [[[8.6, 50.1], [8.7, 50.1], [8.7, 5e-324], [8.6, 50.1]]],
+        [[[8.6, 50.1], [8.7, 50.1], [8.7, 99999999999999999999], [8.6, 50.1]]],
+    ],
+)
+async def test_plot_geometry_numbers_beyond_any_crs_are_named(
+    client: httpx.AsyncClient, world: World, session: AsyncSession, coordinates: Any
+) -> None:
+    feature = {
+        "type": "Feature",
+        "geometry": {"type": "Polygon", "coordinates": coordinates},
+        "properties": {"external_id": "g-1", "title": "Lager"},
+    }
+    response = await client.post("/v1/plots", json=feature, headers=bearer(world.frankfurt))
+    problem = assert_problem(response, 422)
+    assert all(p.startswith("/body/geometry") for p in pointers(problem)), problem
+    assert await count(session, Plot) == 1
