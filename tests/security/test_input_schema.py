@@ -47,7 +47,7 @@ def _leaves(
     for key in ("anyOf", "oneOf", "allOf", "prefixItems"):
         for i, sub in enumerate(schema.get(key, ())):
             yield from _leaves(spec, sub, f"{where}/{key}{i}", seen)
-    for key in ("items", "additionalProperties"):
+    for key in ("items", "additionalProperties", "then", "else"):
         if isinstance(schema.get(key), dict):
             yield from _leaves(spec, schema[key], f"{where}/{key}", seen)
     for name, sub in (schema.get("properties") or {}).items():

@@ -12,7 +12,8 @@ from pydantic.config import JsonDict, JsonValue
 from landmarket.auth.models import OrgKind
 from landmarket.core.schemas import ApiModel, IsoDateTime, ReadModel, Text
 
-Ags = Annotated[str, Text(pattern=r"^[0-9]{8}$")]
+AGS_PATTERN = r"^[0-9]{8}$"
+Ags = Annotated[str, Text(pattern=AGS_PATTERN)]
 REGION_SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 RegionSlug = Annotated[str, Text(pattern=REGION_SLUG_PATTERN)]
 Name = Annotated[str, Text(strip=True, min_length=1, max_length=200)]
@@ -43,7 +44,9 @@ def _kind_rule(kind: OrgKind) -> JsonDict:
         elif name in REQUIRED_FIELDS:
             needed.append(name)
             fields[name] = (
-                {"type": "array", "minItems": 1} if name in _LISTS else {"type": "string"}
+                {"type": "array", "minItems": 1}
+                if name in _LISTS
+                else {"type": "string", "pattern": AGS_PATTERN}
             )
     return {
         "if": {"properties": {"kind": {"const": kind.value}}, "required": ["kind"]},

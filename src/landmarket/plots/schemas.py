@@ -55,10 +55,16 @@ class Contact(ApiModel):
 class GeometryIn(ApiModel):
     """A GeoJSON Polygon or MultiPolygon; coordinates are checked by plots.geometry."""
 
-    # Positions of 2 or 3 numbers; their range depends on the Content-Crs header.
+    # Positions of 2 or 3 numbers; their range depends on the Content-Crs header (checked by
+    # plots.geometry), and is within +-1e8 in every supported CRS.
     model_config = ConfigDict(
         json_schema_extra=polygon_schema(
-            {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 3}
+            {
+                "type": "array",
+                "items": {"type": "number", "minimum": -1e8, "maximum": 1e8},
+                "minItems": 2,
+                "maxItems": 3,
+            }
         )
     )
 
