@@ -19,7 +19,7 @@ from landmarket.core.logs import configure_logging
 from landmarket.core.openapi import install_openapi
 from landmarket.db.embedded import EmbeddedCluster, EmbeddedError
 from landmarket.db.reads import connector, open_pool
-from landmarket.db.session import as_unavailable, create_engine
+from landmarket.db.session import as_data_error, as_unavailable, create_engine
 from landmarket.health.router import router as health_router
 from landmarket.matching.router import router as matching_router
 from landmarket.middleware import install_middleware
@@ -101,8 +101,9 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     )
     app.state.settings = settings
     app.state.feed_gate = PollGate(settings.event_feed_max_polls_per_key)
-    # Database trouble the client cannot fix is a 503 with Retry-After wherever it surfaces.
-    install_error_handlers(app, as_unavailable)
+    # Wherever they surface: a value the database cannot represent is a 422 (checked first:
+    # the driver wraps some as interface errors), trouble the client cannot fix a 503.
+    install_error_handlers(app, as_data_error, as_unavailable)
     install_openapi(app)
     # The OGC API first: its items and tiles are the hottest public reads, and routes are
     # matched in order (its paths all start with /ogc, so the order changes nothing else).

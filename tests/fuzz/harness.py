@@ -69,6 +69,9 @@ def config(
             "max-examples": max_examples(),
             "deterministic": True,
             "database": "none",
+            # NUL may appear in generated strings: the documents' patterns say where it is
+            # refused, and the negative phases send it there.
+            "allow-x00": True,
         },
         "cache": {"enabled": False},
         "operations": operations or [],
@@ -143,3 +146,84 @@ def run(schema: Any, name: str) -> Report:
         f"{time.monotonic() - started:.0f} s"
     )
     return report
+
+
+# Values no column holds: a NUL in a string, numbers far beyond any stated maximum.
+NUL = "fuzz\x00nul"
+HUGE_NUMBER = 1.5e308
+HUGE_INTEGER = 10**20
+
+
+def _hostile_values(schema: dict[str, Any]) -> list[Any]:
+    kinds = schema.get("type")
+    kinds = set(kinds) if isinstance(kinds, list) else {kinds}
+    for branch in schema.get("anyOf", ()):
+        kinds |= {branch.get("type")}
+    out: list[Any] = []
+    if "string" in kinds:
+        out.append(NUL)
+    if "number" in kinds:
+        out += [HUGE_NUMBER, -HUGE_NUMBER, 5e-324]
+    if "integer" in kinds:
+        out += [HUGE_INTEGER, -HUGE_INTEGER]
+    return out
+
+
+def _resolved(spec: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    ref = node.get("$ref", "")
+    if ref.startswith("#/"):
+        for part in ref[2:].split("/"):
+            spec = spec[part]
+        return spec
+    return node
+
+
+def _outside(schema: dict[str, Any], value: Any) -> bool:
+    """Whether the document refuses ``value``: NUL text, or a number beyond its bounds."""
+    if isinstance(value, str):
+        return True
+    bounds = [schema, *schema.get("anyOf", ())]
+    top = min((b["maximum"] for b in bounds if "maximum" in b), default=None)
+    bottom = max((b["minimum"] for b in bounds if "minimum" in b), default=None)
+    return (top is not None and value > top) or (bottom is not None and value < bottom)
+
+
+def hostile(app: Any, path: str, bearer: str | None, name: str) -> list[str]:
+    """Every query parameter of every GET without path parameters (and of the OGC items),
+    sent alone with NUL text or a number far beyond any maximum: each answer must be a
+    4xx, never a 500. Complements the schemathesis run, whose positive phases keep to the
+    document's patterns and maximums."""
+    spec = served(app, path)
+    prefix = "/ogc" if path == "/ogc/api" else ""
+    headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+    findings: list[str] = []
+    sent = 0
+    started = time.monotonic()
+    with asgi.get_client(app) as client:
+        for route, item in spec["paths"].items():
+            operation = item.get("get")
+            if not isinstance(operation, dict):
+                continue
+            url = prefix + route.replace("{collectionId}", "plots")
+            if "{" in url:
+                continue
+            parameters = [_resolved(spec, p) for p in operation.get("parameters", ())]
+            for parameter in parameters:
+                if parameter.get("in") != "query":
+                    continue
+                schema = _resolved(spec, parameter.get("schema", {}))
+                for value in _hostile_values(schema):
+                    sent += 1
+                    query = {parameter["name"]: str(value)}
+                    response = client.get(url, params=query, headers=headers)
+                    # A 500 never; a 2xx only for a value the document allows.
+                    refused = _outside(schema, value)
+                    if response.status_code >= 500 or (refused and response.status_code < 400):
+                        findings.append(
+                            f"GET {url} {query!r}: {response.status_code} {response.text[:200]}"
+                        )
+    SUMMARIES.append(
+        f"{name} (hostile values): {sent} requests, {len(findings)} finding(s), "
+        f"{time.monotonic() - started:.0f} s"
+    )
+    return findings

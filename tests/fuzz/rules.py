@@ -62,12 +62,13 @@ REQUIREMENT = Rule(
 )
 SCOPE = Rule(
     "agencies name one of their regions; municipalities lie in it; from <= to; "
-    "include_empty goes with grouping by municipality",
+    "include_empty goes with grouping by municipality; a CSV table is one of the report's tables",
     pointers=(
         r"/query/region$",
         r"/query/municipalities/",
         r"/query/from$",
         r"/query/include_empty$",
+        r"/query/table$",
     ),
 )
 WEBHOOK = Rule(

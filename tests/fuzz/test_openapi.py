@@ -32,3 +32,18 @@ def test_ogc_api(fuzz_app: FastAPI, fuzz_world: FuzzWorld) -> None:
     schema = schemathesis.openapi.from_asgi("/ogc/api", fuzz_app, config=config)
     report = harness.run(schema, "OGC API, anonymous")
     assert not report.failures, f"{len(report.failures)} finding(s):\n\n{report.problems()}"
+
+
+@pytest.mark.parametrize("role", ("municipality", "company", "agency", "admin"))
+def test_main_api_hostile_values(fuzz_app: FastAPI, fuzz_world: FuzzWorld, role: str) -> None:
+    """NUL in every query string and numbers far beyond every maximum, one parameter at a
+    time: a 4xx problem each, never a 500 (issue 14 item 6)."""
+    findings = harness.hostile(
+        fuzz_app, "/openapi.json", fuzz_world.keys[role], f"main API, {role}"
+    )
+    assert not findings, "\n".join(findings)
+
+
+def test_ogc_api_hostile_values(fuzz_app: FastAPI, fuzz_world: FuzzWorld) -> None:
+    findings = harness.hostile(fuzz_app, "/ogc/api", None, "OGC API, anonymous")
+    assert not findings, "\n".join(findings)

@@ -23,10 +23,10 @@ CITY = "© Stadt Darmstadt, Vermessungsamt, dl-de/by-2-0"
 
 
 async def _boundaries_line(client: httpx.AsyncClient, key: str, region: str) -> str:
-    r = await _get(client, key, "/v1/reports/flows", region=region, format="xlsx")
+    r = await _get(client, key, "/v1/reports/flows", region=region, format="xlsx", lang="en")
     book = openpyxl.load_workbook(io.BytesIO(r.content))
-    meta = {row[0]: row[1] for row in book["metadata"].iter_rows(min_row=2, values_only=True)}
-    return str(meta["attribution_boundaries"])
+    meta = {row[0]: row[1] for row in book["About"].iter_rows(min_row=2, values_only=True)}
+    return str(meta["Licence"]).removeprefix("Municipal boundaries: ")
 
 
 async def test_reports_cite_the_boundary_sets_of_their_region(

@@ -60,6 +60,7 @@ def _frm_input(tmp_path: Path) -> PdfInput:
         flows=empty,
         unmet=empty,
         municipalities=Table("municipalities", MUNICIPALITY_COLUMNS, rows),
+        boundaries="© GeoBasis-DE / BKG 2021 (Daten verändert)",
     )
 
 

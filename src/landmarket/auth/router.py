@@ -20,6 +20,7 @@ from landmarket.auth.schemas import (
 )
 from landmarket.core.errors import problem_responses
 from landmarket.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from landmarket.core.schemas import NulFreeStr
 from landmarket.db.session import SessionDep
 
 router = APIRouter(tags=["auth"])
@@ -70,7 +71,9 @@ async def list_organizations(
     _admin: AdminPrincipal,
     session: SessionDep,
     kind: OrgKind | None = None,
-    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
+    cursor: Annotated[
+        NulFreeStr | None, Query(description="`next_cursor` of the previous page")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[OrganizationRead]:
     return await service.list_organizations(session, kind=kind, cursor=cursor, limit=limit)

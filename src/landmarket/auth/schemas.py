@@ -6,17 +6,19 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import ConfigDict, Field, StringConstraints, field_validator
+from pydantic import ConfigDict, Field, field_validator
 from pydantic.config import JsonDict, JsonValue
 
 from landmarket.auth.models import OrgKind
-from landmarket.core.schemas import ApiModel, IsoDateTime, ReadModel
+from landmarket.core.schemas import ApiModel, IsoDateTime, ReadModel, Text
 
-Ags = Annotated[str, StringConstraints(pattern=r"^[0-9]{8}$")]
-RegionSlug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+AGS_PATTERN = r"^[0-9]{8}$"
+Ags = Annotated[str, Text(pattern=AGS_PATTERN)]
+REGION_SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
+RegionSlug = Annotated[str, Text(pattern=REGION_SLUG_PATTERN)]
+Name = Annotated[str, Text(strip=True, min_length=1, max_length=200)]
 # NACE Rev. 2: section letter and/or division, group, class ("C", "C25", "25.62").
-Nace = Annotated[str, StringConstraints(pattern=r"^(?:[A-U]|[A-U]?\d{2}(?:\.\d{1,2})?)$")]
+Nace = Annotated[str, Text(pattern=r"^(?:[A-U]|[A-U]?\d{2}(?:\.\d{1,2})?)$")]
 
 
 # Which optional OrganizationCreate fields each kind accepts (the others must be absent, null
@@ -42,7 +44,9 @@ def _kind_rule(kind: OrgKind) -> JsonDict:
         elif name in REQUIRED_FIELDS:
             needed.append(name)
             fields[name] = (
-                {"type": "array", "minItems": 1} if name in _LISTS else {"type": "string"}
+                {"type": "array", "minItems": 1}
+                if name in _LISTS
+                else {"type": "string", "pattern": AGS_PATTERN}
             )
     return {
         "if": {"properties": {"kind": {"const": kind.value}}, "required": ["kind"]},

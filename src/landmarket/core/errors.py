@@ -254,6 +254,8 @@ def _translated(request: Request, exc: BaseException) -> AppError | None:
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    """Every exception no handler took, from FastAPI's routes and the OGC dispatch alike:
+    offered to the app's translators first (database trouble, data the database refuses)."""
     known = _translated(request, exc)
     if known is not None:
         log.warning("%s %s: %s (%r)", request.method, request.url.path, known.detail, exc)

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import asyncpg
+from asyncpg.exceptions import _base as asyncpg_base
 from fastapi import Depends, Request
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError
@@ -19,7 +20,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from landmarket.core.config import Settings
-from landmarket.core.errors import ServiceUnavailable
+from landmarket.core.errors import FieldError, ServiceUnavailable, ValidationFailed
 from landmarket.db.readpool import PoolClosed
 from landmarket.db.readpool import PoolTimeout as ReadPoolTimeout
 
@@ -87,9 +88,52 @@ def is_query_canceled(exc: BaseException) -> bool:
 _SERVER_UNAVAILABLE = frozenset({"57P01", "57P02", "57P03", "53300"})
 
 
+# SQLSTATE class 22, "data exception": a value the database cannot hold or compare
+# (numeric_value_out_of_range, untranslatable_character, string_data_right_truncation,
+# invalid_escape_sequence, datetime_field_overflow, ...).
+DATA_EXCEPTION_CLASS = "22"
+
+
+def is_data_error(exc: BaseException) -> bool:
+    """Whether a database error means a value of the request cannot be represented: a class
+    22 error from the server, or the driver refusing to encode an argument (e.g. an integer
+    beyond its column type), as asyncpg raises it or as SQLAlchemy wraps it."""
+    if isinstance(exc, DBAPIError):
+        orig = exc.orig
+        return orig is not None and (is_data_error(orig) or _driver_cause_is_data(orig))
+    if isinstance(exc, asyncpg_base.DataError):  # the driver's own: an argument it cannot encode
+        return True
+    state = getattr(exc, "sqlstate", None)
+    return isinstance(exc, asyncpg.PostgresError) and str(state or "").startswith(
+        DATA_EXCEPTION_CLASS
+    )
+
+
+def _driver_cause_is_data(orig: BaseException) -> bool:
+    # SQLAlchemy's asyncpg adapter raises its own DB-API error from the asyncpg one.
+    cause = orig.__cause__
+    return cause is not None and cause is not orig and is_data_error(cause)
+
+
+def as_data_error(exc: BaseException) -> ValidationFailed | None:
+    """The guard of last resort, installed as the app's first error translator: a value the
+    database cannot represent is the client's input, not a server fault (422, not 500 or a
+    503 that blames the database). Validation should have refused it first, naming the
+    field; reaching here is logged (as every translated error is) so that check can be
+    added."""
+    if isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        return as_data_error(exc.exceptions[0])
+    if not is_data_error(exc):
+        return None
+    detail = "A value in the request cannot be stored or compared by the database"
+    return ValidationFailed(detail, errors=[FieldError(pointer="", detail=detail)])
+
+
 def is_outage(exc: BaseException) -> bool:
     """Whether an error means the database is down, restarting or unreachable (the request
     may succeed later), not that the statement or its data were wrong."""
+    if is_data_error(exc):
+        return False  # the driver could not encode a value (wrapped as an InterfaceError)
     if isinstance(exc, OSError | InterfaceError | asyncpg.InterfaceError):
         # Refused, reset or timed out connecting; the driver's "connection closed" and
         # "another operation is in progress" (a connection left mid-protocol by a failure).

@@ -14,6 +14,7 @@ from landmarket.auth.principal import AuthPrincipal
 from landmarket.core.errors import problem_responses
 from landmarket.core.i18n import LangDep
 from landmarket.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from landmarket.core.schemas import NulFreeStr
 from landmarket.db.session import SessionDep
 from landmarket.matching import service
 from landmarket.matching.explain_text import with_texts
@@ -35,7 +36,7 @@ router = APIRouter(tags=["matching"])
 RequirementId = Annotated[uuid.UUID, Path(description="The requirement's id")]
 PlotId = Annotated[uuid.UUID, Path(description="The plot's id")]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
-Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page")]
+Cursor = Annotated[NulFreeStr | None, Query(description="`next_cursor` of the previous page")]
 InquiryReader = Annotated[
     AuthPrincipal, Depends(require_kinds(OrgKind.municipality, OrgKind.admin))
 ]

@@ -6,16 +6,16 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field
 
-from landmarket.core.schemas import ApiModel, ReadModel
+from landmarket.core.schemas import ApiModel, ReadModel, Text
 from landmarket.matching.models import InquiryOutcome, MatchState
 from landmarket.plots.models import Category, PlotStatus, Tenure, Zoning
 from landmarket.plots.schemas import Contact, ContactRead
 from landmarket.requirements.models import EmissionClass
 
 Criterion = Literal["area", "distance", "price", "availability", "infrastructure", "reactivation"]
-Message = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Message = Annotated[str, Text(strip=True, min_length=1, max_length=2000)]
 
 
 class ExplanationItem(ReadModel):

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from landmarket.core.errors import problem_responses
 from landmarket.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from landmarket.core.schemas import NulFreeStr
 from landmarket.db.geo import content_crs_header, crs_spellings, parse_crs
 from landmarket.db.session import SessionDep
 from landmarket.municipalities import service
@@ -31,7 +32,7 @@ AgsPath = Annotated[
     ),
 ]
 CrsQuery = Annotated[
-    str | None,
+    NulFreeStr | None,
     Query(
         description="Output CRS as OGC URI or EPSG:n; default CRS84 (lon/lat)",
         json_schema_extra={"enum": crs_spellings()},
@@ -55,7 +56,7 @@ async def list_regions(session: SessionDep) -> list[RegionRead]:
     responses=problem_responses(404, 422),
 )
 async def get_region(
-    session: SessionDep, slug: Annotated[str, Path(max_length=63, examples=["frm"])]
+    session: SessionDep, slug: Annotated[NulFreeStr, Path(max_length=63, examples=["frm"])]
 ) -> RegionDetail:
     return await service.get_region(session, slug)
 
@@ -69,13 +70,15 @@ async def get_region(
 async def list_municipalities(
     session: SessionDep,
     response: Response,
-    region: Annotated[str | None, Query(max_length=63, description="Region slug")] = None,
+    region: Annotated[NulFreeStr | None, Query(max_length=63, description="Region slug")] = None,
     q: Annotated[
-        str | None,
+        NulFreeStr | None,
         Query(min_length=1, max_length=200, description="Case-insensitive name substring"),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
+    cursor: Annotated[
+        NulFreeStr | None, Query(description="`next_cursor` of the previous page")
+    ] = None,
     include: Annotated[
         Literal["geometry"] | None, Query(description="`geometry` adds the boundaries")
     ] = None,

@@ -7,11 +7,13 @@ no filter, tile or feature can reach them.
 
 from __future__ import annotations
 
+import sys
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     ColumnElement,
     Date,
@@ -26,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import KeyedColumnElement
 
+from landmarket.core.schemas import INT4_MAX, INT8_MAX, NUL_FREE_PATTERN
 from landmarket.municipalities.models import Municipality
 from landmarket.plots.models import Plot, PlotStatus
 
@@ -106,15 +109,19 @@ def _queryable(column: KeyedColumnElement[Any]) -> Queryable | None:
         expr = type_coerce(column, String())
         kind, schema = "string", {"type": "string", "enum": list(column_type.enums)}
     elif isinstance(column_type, String):
-        kind, schema = "string", {"type": "string"}
+        kind, schema = "string", {"type": "string", "pattern": NUL_FREE_PATTERN}
         if column_type.length:
             schema["maxLength"] = column_type.length
     elif isinstance(column_type, Boolean):
         kind, schema = "boolean", {"type": "boolean"}
     elif isinstance(column_type, Integer):
-        kind, schema = "integer", {"type": "integer"}
+        # What the column type holds, so a larger value is a 400 naming the parameter.
+        high = INT8_MAX if isinstance(column_type, BigInteger) else INT4_MAX
+        kind, schema = "integer", {"type": "integer", "minimum": -high - 1, "maximum": high}
     elif isinstance(column_type, Float):
-        kind, schema = "number", {"type": "number"}
+        # double precision holds every finite JSON number: these bounds are its own.
+        top = sys.float_info.max
+        kind, schema = "number", {"type": "number", "minimum": -top, "maximum": top}
     elif isinstance(column_type, DateTime):
         kind, schema = "timestamp", {"type": "string", "format": "date-time"}
     elif isinstance(column_type, Date):

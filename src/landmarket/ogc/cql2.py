@@ -10,8 +10,9 @@ predicates use the GiST index.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from datetime import date, datetime
+import math
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
 from typing import Any
 
 from pygeofilter import ast, values
@@ -20,7 +21,8 @@ from pygeofilter.parsers.cql2_text import parse as parse_text
 from sqlalchemy import ColumnElement, and_, false, func, literal, not_, or_, true
 
 from landmarket.core.errors import BadRequest, FieldError
-from landmarket.db.geo import Crs
+from landmarket.core.schemas import INT8_MAX, NUL_MESSAGE, has_nul
+from landmarket.db.geo import Crs, crs_bounds
 from landmarket.ogc.collections import Collection, Queryable
 from landmarket.ogc.crs import envelope, north_first, once, to_storage
 
@@ -56,6 +58,20 @@ _ACCEPTS = {
 }
 
 
+# Bounds of a filter, so a hostile one costs little and cannot exhaust the interpreter's stack
+# (translating and compiling an expression recurse once per nesting level): the text's
+# length, the number of nodes, and the nesting depth (a chain of one operator, e.g. 100
+# predicates ANDed, is one level).
+MAX_FILTER_LENGTH = 20_000
+MAX_NODES = 1_000
+MAX_DEPTH = 30
+# Geometry literals: at most this many positions.
+MAX_POSITIONS = 10_000
+_GEOMETRY_TYPES = frozenset(
+    {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"}
+)
+
+
 class FilterError(BadRequest):
     slug, title = "invalid-filter", "Invalid filter"
 
@@ -66,6 +82,10 @@ def _fail(detail: str) -> FilterError:
 
 def parse(text: str, lang: str) -> ast.Node:
     """Parse a filter; the parser's own message is the reason in the 400."""
+    if len(text) > MAX_FILTER_LENGTH:
+        raise _fail(f"the filter is longer than {MAX_FILTER_LENGTH} characters")
+    if has_nul(text):
+        raise _fail(NUL_MESSAGE)
     try:
         node = parse_text(text) if lang == TEXT else parse_json(_normalise_json(json.loads(text)))
     except FilterError:
@@ -76,7 +96,47 @@ def parse(text: str, lang: str) -> ast.Node:
         raise _fail(f"{lang} filter could not be parsed: {reason}") from exc
     if not isinstance(node, ast.Node):
         raise _fail("the filter is not a predicate")
+    _check_size(node)
     return node
+
+
+def _operands(node: Any) -> list[Any]:
+    """The operands of a chain of one operator (a AND b AND c: [a, b, c]), without recursion."""
+    kind, out, stack = type(node), [], [node]
+    while stack:
+        current = stack.pop()
+        if type(current) is kind:
+            stack += [current.rhs, current.lhs]
+        else:
+            out.append(current)
+    return out
+
+
+def _children(node: Any) -> Iterator[Any]:
+    if isinstance(node, ast.And | ast.Or):
+        yield from _operands(node)
+    elif isinstance(node, ast.Node):
+        try:
+            children = list(node.get_sub_nodes())
+        except Exception as exc:  # the JSON parser builds nodes from any shape of 'args'
+            raise _fail(f"malformed {type(node).__name__} arguments") from exc
+        yield from children
+    elif isinstance(node, list):
+        yield from node
+
+
+def _check_size(root: ast.Node) -> None:
+    """Refuse a filter of more than MAX_NODES nodes or MAX_DEPTH levels (iteratively)."""
+    stack: list[tuple[Any, int]] = [(root, 1)]
+    nodes = 0
+    while stack:
+        node, depth = stack.pop()
+        nodes += 1
+        if nodes > MAX_NODES:
+            raise _fail(f"the filter has more than {MAX_NODES} terms")
+        if depth > MAX_DEPTH:
+            raise _fail(f"the filter nests deeper than {MAX_DEPTH} levels")
+        stack += [(child, depth + 1) for child in _children(node)]
 
 
 def _normalise_json(node: Any) -> Any:
@@ -104,10 +164,11 @@ class Translator:
         self.filter_crs = filter_crs
 
     def predicate(self, node: Any) -> ColumnElement[bool]:
+        # A chain of ANDs (ORs) is one flat clause: its nesting is not the SQL's.
         if isinstance(node, ast.And):
-            return and_(self.predicate(node.lhs), self.predicate(node.rhs))
+            return and_(*(self.predicate(n) for n in _operands(node)))
         if isinstance(node, ast.Or):
-            return or_(self.predicate(node.lhs), self.predicate(node.rhs))
+            return or_(*(self.predicate(n) for n in _operands(node)))
         if isinstance(node, ast.Not):
             return not_(self.predicate(node.sub_node))
         if isinstance(node, ast.Include):
@@ -175,7 +236,7 @@ class Translator:
         got = _literal_kind(value)
         if got not in _ACCEPTS[kind]:
             raise _fail(f"{value!r} is not a valid {kind} value")
-        return literal(value)
+        return literal(_representable(value))
 
     def _like(self, node: ast.Like) -> ColumnElement[bool]:
         column, kind = self._attribute(node.lhs)
@@ -187,6 +248,10 @@ class Translator:
             pattern = pattern.arguments[0]
         if not isinstance(pattern, str):
             raise _fail("the LIKE pattern must be a string")
+        _representable(pattern)
+        trailing = len(pattern) - len(pattern.rstrip("\\"))
+        if trailing % 2:
+            raise _fail("the LIKE pattern ends with an escape character (a lone backslash)")
         # CQL2 wildcards are % and _ with backslash escapes, exactly PostgreSQL's LIKE.
         bound: ColumnElement[Any] = literal(pattern)
         if lowered:
@@ -209,23 +274,114 @@ class Translator:
     def _geometry(self, value: Any) -> ColumnElement[Any]:
         crs = self.filter_crs
         if isinstance(value, values.Geometry):
+            _check_geometry(value.geometry, crs)
             text = json.dumps(value.geometry)
             return to_storage(func.ST_GeomFromGeoJSON(literal(text)), crs)
         if isinstance(value, values.Envelope):
             # pygeofilter builds Envelope(*bbox): its x1, x2, y1, y2 hold bbox[0..3] in order.
-            return envelope(_box(crs, value.x1, value.x2, value.y1, value.y2), crs)
+            numbers = _bbox_numbers([value.x1, value.x2, value.y1, value.y2])
+            return envelope(_checked_box(crs, *numbers), crs)
         if isinstance(value, ast.Function) and value.name.lower() == "bbox":
-            numbers = [float(a) for a in value.arguments]
-            if len(numbers) == 6:
-                numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
-            if len(numbers) != 4:
-                raise _fail("BBOX takes 4 or 6 numbers")
-            return envelope(_box(crs, *numbers), crs)
+            numbers = _bbox_numbers(value.arguments)
+            return envelope(_checked_box(crs, *numbers), crs)
         raise _fail(f"expected a geometry literal, got {value!r}")
 
 
 def _box(crs: Crs, a: float, b: float, c: float, d: float) -> tuple[float, float, float, float]:
     return (b, a, d, c) if north_first(crs) else (a, b, c, d)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _coordinate(value: Any) -> float:
+    if not _is_number(value) or not math.isfinite(value):
+        raise _fail(f"a coordinate must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _bbox_numbers(args: Any) -> tuple[float, float, float, float]:
+    numbers = [_coordinate(a) for a in args] if isinstance(args, list | tuple) else []
+    if len(numbers) == 6:  # heights are ignored: plots are 2D
+        numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
+    if len(numbers) != 4:
+        raise _fail("BBOX takes 4 or 6 numbers")
+    a, b, c, d = numbers
+    return a, b, c, d
+
+
+def _checked_box(
+    crs: Crs, a: float, b: float, c: float, d: float
+) -> tuple[float, float, float, float]:
+    box = _box(crs, a, b, c, d)
+    min_x, min_y, max_x, max_y = box
+    if min_x > max_x or min_y > max_y:
+        raise _fail("a BBOX's lower corner must not exceed its upper corner")
+    _within_crs(crs, [(min_x, min_y), (max_x, max_y)])
+    return box
+
+
+def _within_crs(crs: Crs, positions: list[tuple[float, float]]) -> None:
+    """Coordinates (x/y order) outside the CRS's bounds cannot be transformed; refused here
+    rather than failing in PostGIS."""
+    lo_x, lo_y, hi_x, hi_y = crs_bounds(crs)
+    for x, y in positions:
+        if not (lo_x <= x <= hi_x and lo_y <= y <= hi_y):
+            raise _fail(
+                f"coordinates must lie within x {lo_x:g}..{hi_x:g}, y {lo_y:g}..{hi_y:g} "
+                f"({crs.label})"
+            )
+
+
+def _check_geometry(geometry: Any, crs: Crs) -> None:
+    """A geometry literal: a known type whose positions are 2 or 3 finite numbers inside the
+    filter CRS (in its axis order)."""
+    kind = geometry.get("type") if isinstance(geometry, dict) else None
+    if kind == "GeometryCollection":
+        parts = geometry.get("geometries")
+        if not isinstance(parts, list) or not parts:
+            raise _fail("a GeometryCollection needs a non-empty 'geometries' array")
+        for part in parts:
+            _check_geometry(part, crs)
+        return
+    if kind not in _GEOMETRY_TYPES:
+        raise _fail(f"unsupported geometry type {kind!r}")
+    positions: list[tuple[float, float]] = []
+    stack = [geometry.get("coordinates")]
+    while stack:
+        item = stack.pop()
+        if not isinstance(item, list | tuple) or not item:
+            raise _fail(f"malformed {kind} coordinates")
+        if all(not isinstance(v, list | tuple) for v in item):
+            if len(item) not in (2, 3):
+                raise _fail("a position has 2 or 3 numbers")
+            x, y = (_coordinate(v) for v in item[:2])
+            positions.append((y, x) if north_first(crs) else (x, y))
+            if len(item) == 3:
+                _coordinate(item[2])
+            if len(positions) > MAX_POSITIONS:
+                raise _fail(f"a geometry has at most {MAX_POSITIONS} positions")
+        else:
+            stack.extend(item)
+    _within_crs(crs, positions)
+
+
+def _representable(value: Any) -> Any:
+    """A literal the database can hold: text without NUL, an integer within bigint, a
+    finite number, a timestamp that exists in UTC (year 1-9999 after its offset)."""
+    if isinstance(value, str) and has_nul(value):
+        raise _fail(NUL_MESSAGE)
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > INT8_MAX:
+        raise _fail(f"the integer {value} is out of range (at most {INT8_MAX} in magnitude)")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _fail("numbers must be finite")
+    if isinstance(value, datetime):
+        try:
+            value = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+        except OverflowError:
+            raise _fail(f"the timestamp {value.isoformat()} is out of range") from None
+    return value
 
 
 def _is_property(node: Any) -> bool:
@@ -255,4 +411,12 @@ def _literal_kind(value: Any) -> str:
 
 
 def to_sql(text: str, lang: str, collection: Collection, filter_crs: Crs) -> ColumnElement[bool]:
-    return Translator(collection, filter_crs).predicate(parse(text, lang))
+    node = parse(text, lang)
+    try:
+        return Translator(collection, filter_crs).predicate(node)
+    except FilterError:
+        raise
+    except (TypeError, ValueError, AttributeError, LookupError) as exc:
+        # pygeofilter's JSON parser takes operators with arguments of any shape and count
+        # (e.g. IN with a number for its list): a node the translator cannot read is malformed.
+        raise _fail(f"malformed filter: {type(exc).__name__}") from exc

@@ -7,9 +7,12 @@ from typing import Any
 
 import landmarket
 from landmarket.core.errors import Problem
+from landmarket.core.schemas import NUL_FREE_PATTERN
+from landmarket.ogc import cql2
 from landmarket.ogc.collections import COLLECTIONS
 from landmarket.ogc.crs import OGC_CRS
 from landmarket.ogc.params import DEFAULT_LIMIT, MAX_LIMIT
+from landmarket.ogc.tiles import MAX_ZOOM
 
 _GEOJSON = "application/geo+json"
 
@@ -27,6 +30,10 @@ def _param(name: str, description: str, schema: dict[str, Any], **extra: Any) ->
     }
 
 
+# No request string can hold NUL (PostgreSQL text cannot); coordinates beyond this lie outside
+# every supported CRS.
+_TEXT: dict[str, Any] = {"type": "string", "pattern": NUL_FREE_PATTERN}
+_COORDINATE: dict[str, Any] = {"type": "number", "minimum": -1e8, "maximum": 1e8}
 _CRS_SCHEMA = {"type": "string", "format": "uri", "enum": list(OGC_CRS)}
 PARAMETERS: dict[str, Any] = {
     "f": _param(
@@ -40,23 +47,29 @@ PARAMETERS: dict[str, Any] = {
     "bbox": _param(
         "bbox",
         "minx,miny,maxx,maxy (or 6 numbers with heights) in bbox-crs axis order",
-        {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}},
+        {"type": "array", "minItems": 4, "maxItems": 6, "items": _COORDINATE},
     ),
     "bbox-crs": _param("bbox-crs", "CRS of bbox (default CRS84)", _CRS_SCHEMA),
     "crs": _param("crs", "CRS of the response geometry (default CRS84)", _CRS_SCHEMA),
     "datetime": _param(
         "datetime",
-        "Instant or interval (start/end, `..` open) matched against updated_at",
-        {"type": "string"},
+        "Instant or interval (start/end, `..` open) matched against updated_at; years 1-9999 "
+        "in UTC",
+        _TEXT,
     ),
-    "filter": _param("filter", "CQL2 filter", {"type": "string"}),
+    "filter": _param(
+        "filter",
+        f"CQL2 filter: at most {cql2.MAX_FILTER_LENGTH} characters, {cql2.MAX_NODES} terms and "
+        f"{cql2.MAX_DEPTH} levels of nesting; no NUL; integers within 64 bits",
+        {**_TEXT, "maxLength": cql2.MAX_FILTER_LENGTH},
+    ),
     "filter-lang": _param(
         "filter-lang",
         "Language of filter",
         {"type": "string", "enum": ["cql2-text", "cql2-json"], "default": "cql2-text"},
     ),
     "filter-crs": _param("filter-crs", "CRS of geometry literals in filter", _CRS_SCHEMA),
-    "cursor": _param("cursor", "Opaque page position, from a next/prev link", {"type": "string"}),
+    "cursor": _param("cursor", "Opaque page position, from a next/prev link", _TEXT),
     "numberMatched": _param(
         "numberMatched", "true: count all matching features (costs a count)", {"type": "boolean"}
     ),
@@ -171,7 +184,7 @@ def _paths() -> dict[str, Any]:
             c.title,
         )
         one["get"]["parameters"].insert(
-            0, {"name": "featureId", "in": "path", "required": True, "schema": {"type": "string"}}
+            0, {"name": "featureId", "in": "path", "required": True, "schema": _TEXT}
         )
         paths[f"{url}/items/{{featureId}}"] = one
         if c.has_tiles:
@@ -209,9 +222,13 @@ def _paths() -> dict[str, Any]:
                     "in": "path",
                     "required": True,
                     "description": d,
-                    "schema": {"type": "integer", "minimum": 0},
+                    "schema": {"type": "integer", "minimum": 0, "maximum": top},
                 }
-                for n, d in (("z", "tileMatrix (zoom)"), ("x", "tileCol"), ("y", "tileRow"))
+                for n, d, top in (
+                    ("z", "tileMatrix (zoom)", MAX_ZOOM),
+                    ("x", "tileCol", 2**MAX_ZOOM - 1),
+                    ("y", "tileRow", 2**MAX_ZOOM - 1),
+                )
             ]
             tile["get"]["responses"]["204"] = {"description": "Empty tile"}
             paths[f"{url}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}"] = tile

@@ -9,13 +9,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from functools import lru_cache
 from typing import Any
 
 from starlette.datastructures import QueryParams
 
 from landmarket.core.errors import BadRequest, FieldError
+from landmarket.core.schemas import NUL_MESSAGE, has_nul
 from landmarket.db.geo import DEFAULT_CRS, BboxError, Crs, parse_bbox, parse_crs
 from landmarket.ogc import cql2
 from landmarket.ogc.collections import COLLECTIONS, Collection, Queryable
@@ -61,6 +62,11 @@ def check_known(params: QueryParams, allowed: frozenset[str]) -> None:
         for name in params:
             if len(params.getlist(name)) > 1:
                 raise bad(name, "given more than once")
+    # No parameter of the OGC API can hold NUL (PostgreSQL text cannot): refused for all of
+    # them here, naming the parameter, before any is read.
+    for name, value in params.multi_items():
+        if has_nul(value):
+            raise bad(name, NUL_MESSAGE)
 
 
 def crs_param(params: Mapping[str, str], name: str) -> Crs:
@@ -148,14 +154,21 @@ def _instant(text: str, *, end: bool) -> datetime | None:
         return None
     try:
         if "T" in text.upper():
-            parsed = datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+            return utc_timestamp(text)
         day = date.fromisoformat(text)
     except ValueError:
         raise bad("datetime", f"{text!r} is not an RFC 3339 date or date-time") from None
-    # A date stands for the whole day (UTC).
-    start = datetime.combine(day, time(), tzinfo=UTC)
-    return start + timedelta(days=1) - timedelta(microseconds=1) if end else start
+    except OverflowError:
+        raise bad("datetime", f"{text!r} is out of range (years 1-9999 in UTC)") from None
+    # A date stands for the whole day (UTC); time.max, since the day after 9999-12-31 is none.
+    return datetime.combine(day, time.max if end else time(), tzinfo=UTC)
+
+
+def utc_timestamp(text: str) -> datetime:
+    """An RFC 3339 date-time (UTC without an offset) in UTC; OverflowError when that lies
+    outside years 1-9999 (e.g. 0001-01-01T00:00:00+14:00), where the driver fails."""
+    parsed = datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _interval(value: str) -> tuple[datetime | None, datetime | None]:
@@ -184,7 +197,11 @@ def _property_value(queryable: Queryable, value: str) -> Any:
     kind, name = queryable.kind, queryable.name
     try:
         if kind == "integer":
-            return int(value)
+            integer = int(value)
+            low, high = queryable.schema["minimum"], queryable.schema["maximum"]
+            if not low <= integer <= high:
+                raise bad(name, f"must be an integer from {low} to {high}")
+            return integer
         if kind == "number":
             number = float(value)
             if not math.isfinite(number):
@@ -195,8 +212,8 @@ def _property_value(queryable: Queryable, value: str) -> Any:
         if kind == "date":
             return date.fromisoformat(value)
         if kind == "timestamp":
-            return datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
-    except ValueError:
+            return utc_timestamp(value)
+    except (ValueError, OverflowError):
         raise bad(name, f"{value!r} is not a valid {kind}") from None
     # The document gives each property parameter the queryable's schema; hold values to it.
     allowed = queryable.schema.get("enum")

@@ -14,7 +14,7 @@ from landmarket.auth.models import OrgKind
 from landmarket.auth.principal import AuthPrincipal
 from landmarket.core.errors import FieldError, ValidationFailed, problem_responses
 from landmarket.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
-from landmarket.core.schemas import IsoDate
+from landmarket.core.schemas import IsoDate, NulFreeStr
 from landmarket.core.versioning import IF_MATCH_REQUIRED, IfMatch, RequiredIfMatch, etag
 from landmarket.db.geo import (
     BboxError,
@@ -55,16 +55,18 @@ class GeoJSONResponse(JSONResponse):
 router = APIRouter(tags=["plots"])
 
 # Companies and agencies get 403 before their body is even looked at.
+# Larger than any municipality: a filter beyond it selects nothing more.
+MAX_AREA_M2 = 1e12
 PlotWriter = Annotated[AuthPrincipal, Depends(require_kinds(OrgKind.municipality, OrgKind.admin))]
 CrsParam = Annotated[
-    str | None,
+    NulFreeStr | None,
     Query(
         description="Output CRS as an OGC URI; default CRS84 (lon/lat)",
         json_schema_extra={"enum": crs_spellings()},
     ),
 ]
 BboxCrsParam = Annotated[
-    str | None,
+    NulFreeStr | None,
     Query(
         alias="bbox-crs",
         description="CRS of `bbox`; default CRS84",
@@ -148,7 +150,7 @@ async def list_plots(
         list[Annotated[str, Query(pattern=r"^[0-9]{8}$")]] | None,
         Query(description="AGS; repeat for several"),
     ] = None,
-    region: Annotated[str | None, Query(description="Region slug")] = None,
+    region: Annotated[NulFreeStr | None, Query(description="Region slug")] = None,
     bbox: Annotated[
         str | None,
         Query(
@@ -160,19 +162,20 @@ async def list_plots(
     zoning: Annotated[list[Zoning] | None, Query()] = None,
     category: Annotated[list[Category] | None, Query()] = None,
     plot_status: Annotated[list[PlotStatus] | None, Query(alias="status")] = None,
-    min_area_m2: Annotated[float | None, Query(ge=0)] = None,
-    max_area_m2: Annotated[float | None, Query(ge=0)] = None,
+    min_area_m2: Annotated[float | None, Query(ge=0, le=MAX_AREA_M2)] = None,
+    max_area_m2: Annotated[float | None, Query(ge=0, le=MAX_AREA_M2)] = None,
     available_by: Annotated[
         IsoDate | None, Query(description="Available on or before this date")
     ] = None,
     q: Annotated[
-        str | None, Query(max_length=200, description="Text in title, description, external_id")
+        NulFreeStr | None,
+        Query(max_length=200, description="Text in title, description, external_id"),
     ] = None,
     stale: Annotated[
         bool | None, Query(description="true: not confirmed for 180 days; false: fresh")
     ] = None,
     crs: CrsParam = None,
-    cursor: Annotated[str | None, Query(description="From the `next` link")] = None,
+    cursor: Annotated[NulFreeStr | None, Query(description="From the `next` link")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Response:
     out_crs = parse_crs(crs)
@@ -356,7 +359,9 @@ async def plot_history(
     plot_id: PlotId,
     principal: Principal,
     session: SessionDep,
-    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
+    cursor: Annotated[
+        NulFreeStr | None, Query(description="`next_cursor` of the previous page")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[EventRead]:
     return await service.plot_history(session, principal, plot_id, cursor=cursor, limit=limit)

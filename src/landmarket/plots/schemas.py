@@ -6,9 +6,17 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, StrictBool, StringConstraints, field_validator
+from pydantic import ConfigDict, Field, StrictBool, field_validator
 
-from landmarket.core.schemas import JSON_NUMBER, ApiModel, IsoDate, ReadModel, omit_not_null
+from landmarket.core.schemas import (
+    ApiModel,
+    Integer,
+    IsoDate,
+    Number,
+    ReadModel,
+    Text,
+    omit_not_null,
+)
 from landmarket.db.geo import polygon_schema
 from landmarket.plots.models import (
     Category,
@@ -24,34 +32,40 @@ from landmarket.plots.models import (
 
 EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9._:/-]+$"
 
-ExternalId = Annotated[
-    str, StringConstraints(min_length=1, max_length=128, pattern=EXTERNAL_ID_PATTERN)
-]
-Ags = Annotated[str, StringConstraints(pattern=r"^[0-9]{8}$")]
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Description = Annotated[str, StringConstraints(max_length=5000)]
-ParcelId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-# Prices, rents, distances and areas are never negative; NaN/Infinity are not numbers here.
-NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False), JSON_NUMBER]
-NonNegativeInt = Annotated[int, Field(ge=0), JSON_NUMBER]
-Finite = Annotated[float, Field(allow_inf_nan=False), JSON_NUMBER]
+ExternalId = Annotated[str, Text(min_length=1, max_length=128, pattern=EXTERNAL_ID_PATTERN)]
+Ags = Annotated[str, Text(pattern=r"^[0-9]{8}$")]
+Title = Annotated[str, Text(strip=True, min_length=1, max_length=200)]
+Description = Annotated[str, Text(max_length=5000)]
+ParcelId = Annotated[str, Text(strip=True, min_length=1, max_length=64)]
+# Prices, rents, distances and areas are never negative; each has a stated maximum (beyond
+# any real plot) that keeps matching's arithmetic with it in double precision's range.
+EmissionQuota = Annotated[float, Number(ge=-100, le=200)]
+Count = Annotated[int, Integer(ge=0)]  # an `integer` column
+DistanceKm = Annotated[float, Number(ge=0, le=20_000)]
+Price = Annotated[float, Number(ge=0, le=1_000_000)]
+Rent = Annotated[float, Number(ge=0, le=100_000)]
+AreaM2 = Annotated[float, Number(ge=0, le=1_000_000_000)]
 
 
 class Contact(ApiModel):
-    name: Annotated[str, StringConstraints(max_length=200)] | None = None
-    email: (
-        Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")] | None
-    ) = None
-    phone: Annotated[str, StringConstraints(max_length=50)] | None = None
+    name: Annotated[str, Text(max_length=200)] | None = None
+    email: Annotated[str, Text(max_length=254, pattern=r"^[^@\s\x00]+@[^@\s\x00]+$")] | None = None
+    phone: Annotated[str, Text(max_length=50)] | None = None
 
 
 class GeometryIn(ApiModel):
     """A GeoJSON Polygon or MultiPolygon; coordinates are checked by plots.geometry."""
 
-    # Positions of 2 or 3 numbers; their range depends on the Content-Crs header.
+    # Positions of 2 or 3 numbers; their range depends on the Content-Crs header (checked by
+    # plots.geometry), and is within +-1e8 in every supported CRS.
     model_config = ConfigDict(
         json_schema_extra=polygon_schema(
-            {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 3}
+            {
+                "type": "array",
+                "items": {"type": "number", "minimum": -1e8, "maximum": 1e8},
+                "minItems": 2,
+                "maxItems": 3,
+            }
         )
     )
 
@@ -71,20 +85,20 @@ class PlotAttributes(ApiModel):
     category: Category | None = None
     zoning: Zoning | None = None
     planning_status: PlanningStatus | None = None
-    emission_quota_db: Finite | None = Field(default=None, description="DIN 45691, dB(A)")
+    emission_quota_db: EmissionQuota | None = Field(default=None, description="DIN 45691, dB(A)")
     contamination: Contamination | None = None
     servicing: Servicing | None = None
     fibre_available: StrictBool = False
-    broadband_mbps: NonNegativeInt | None = None
-    transit_stop_distance_m: NonNegativeInt | None = None
-    motorway_distance_km: NonNegative | None = None
+    broadband_mbps: Count | None = None
+    transit_stop_distance_m: Count | None = None
+    motorway_distance_km: DistanceKm | None = None
     rail_siding: StrictBool = False
     tenure: Tenure | None = None
-    price_eur_per_m2: NonNegative | None = None
-    rent_eur_per_m2_month: NonNegative | None = None
+    price_eur_per_m2: Price | None = None
+    rent_eur_per_m2_month: Rent | None = None
     ownership: Ownership | None = None
     divisible: StrictBool = False
-    min_divisible_area_m2: NonNegative | None = None
+    min_divisible_area_m2: AreaM2 | None = None
     available_from: IsoDate | None = Field(default=None, description="null = available now")
     parcel_ids: Annotated[list[ParcelId], Field(max_length=1000)] = Field(default_factory=list)
     contact: Contact | None = None
@@ -134,20 +148,20 @@ class PlotPropertiesUpdate(ApiModel):
     category: Category | None = None
     zoning: Zoning | None = None
     planning_status: PlanningStatus | None = None
-    emission_quota_db: Finite | None = None
+    emission_quota_db: EmissionQuota | None = None
     contamination: Contamination | None = None
     servicing: Servicing | None = None
     fibre_available: StrictBool | None = None
-    broadband_mbps: NonNegativeInt | None = None
-    transit_stop_distance_m: NonNegativeInt | None = None
-    motorway_distance_km: NonNegative | None = None
+    broadband_mbps: Count | None = None
+    transit_stop_distance_m: Count | None = None
+    motorway_distance_km: DistanceKm | None = None
     rail_siding: StrictBool | None = None
     tenure: Tenure | None = None
-    price_eur_per_m2: NonNegative | None = None
-    rent_eur_per_m2_month: NonNegative | None = None
+    price_eur_per_m2: Price | None = None
+    rent_eur_per_m2_month: Rent | None = None
     ownership: Ownership | None = None
     divisible: StrictBool | None = None
-    min_divisible_area_m2: NonNegative | None = None
+    min_divisible_area_m2: AreaM2 | None = None
     available_from: IsoDate | None = None
     parcel_ids: Annotated[list[ParcelId], Field(max_length=1000)] | None = None
     contact: Contact | None = None

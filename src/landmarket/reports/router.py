@@ -12,7 +12,7 @@ from landmarket.auth.deps import Principal
 from landmarket.auth.schemas import Ags
 from landmarket.core.errors import problem_responses
 from landmarket.core.i18n import Lang, LangDep
-from landmarket.core.schemas import IsoDate
+from landmarket.core.schemas import IsoDate, NulFreeStr
 from landmarket.db.session import SessionDep, get_sessionmaker
 from landmarket.reports import scope as scopes
 from landmarket.reports import service
@@ -51,7 +51,7 @@ class ScopeQuery:
 
 def scope_query(
     region: Annotated[
-        str | None, Query(description="Region slug; required for agency keys")
+        NulFreeStr | None, Query(description="Region slug; required for agency keys")
     ] = None,
     municipalities: Annotated[
         list[Ags] | None, Query(description="Only these AGS (repeat the parameter)")
@@ -80,7 +80,9 @@ def format_query(
     delimiter: Annotated[
         Delimiter, Query(description="CSV: semicolon also switches to decimal commas")
     ] = Delimiter.comma,
-    table: Annotated[str | None, Query(description="CSV: which table (default: the first)")] = None,
+    table: Annotated[
+        NulFreeStr | None, Query(description="CSV: which table (default: the first)")
+    ] = None,
 ) -> FormatQuery:
     return FormatQuery(format, delimiter, table, lang)
 

@@ -13,6 +13,7 @@ from landmarket.auth.models import OrgKind
 from landmarket.auth.principal import AuthPrincipal
 from landmarket.core.errors import problem_responses
 from landmarket.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from landmarket.core.schemas import NulFreeStr
 from landmarket.core.versioning import IF_MATCH_REQUIRED, RequiredIfMatch, etag
 from landmarket.db.session import SessionDep
 from landmarket.idempotency.deps import IdempotencyDep, idempotency_responses
@@ -66,7 +67,9 @@ async def list_requirements(
     principal: Lister,
     session: SessionDep,
     requirement_status: Annotated[list[RequirementStatus] | None, Query(alias="status")] = None,
-    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
+    cursor: Annotated[
+        NulFreeStr | None, Query(description="`next_cursor` of the previous page")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[RequirementRead]:
     return await service.list_requirements(

@@ -11,7 +11,6 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
-    StringConstraints,
     ValidationInfo,
     WithJsonSchema,
     field_validator,
@@ -19,17 +18,30 @@ from pydantic import (
 from pydantic.config import JsonDict
 
 from landmarket.auth.schemas import Nace
-from landmarket.core.schemas import JSON_NUMBER, ApiModel, IsoDate, ReadModel, omit_not_null
+from landmarket.core.schemas import (
+    INT4_MAX,
+    JSON_NUMBER,
+    ApiModel,
+    Integer,
+    IsoDate,
+    Number,
+    ReadModel,
+    Text,
+    omit_not_null,
+)
 from landmarket.db.geo import polygon_schema
 from landmarket.plots.models import Zoning
 from landmarket.requirements.models import EmissionClass, RequirementStatus, RequirementTenure
 
-Ags = Annotated[str, StringConstraints(pattern=r"^[0-9]{8}$")]
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Description = Annotated[str, StringConstraints(max_length=5000)]
-Area = Annotated[float, Field(gt=0, le=50_000_000, allow_inf_nan=False), JSON_NUMBER]
-Money = Annotated[float, Field(gt=0, allow_inf_nan=False), JSON_NUMBER]
-Weight = Annotated[float, Field(ge=0, le=10, allow_inf_nan=False), JSON_NUMBER]
+Ags = Annotated[str, Text(pattern=r"^[0-9]{8}$")]
+Title = Annotated[str, Text(strip=True, min_length=1, max_length=200)]
+Description = Annotated[str, Text(max_length=5000)]
+Area = Annotated[float, Number(gt=0, le=50_000_000)]
+# Budgets are divided into plot prices when scoring: stated maximums (beyond any real budget)
+# keep that in double precision's range.
+Price = Annotated[float, Number(gt=0, le=1_000_000)]
+Rent = Annotated[float, Number(gt=0, le=100_000)]
+Weight = Annotated[float, Number(ge=0, le=10)]
 Position = list[Annotated[float, JSON_NUMBER]]
 # [longitude, latitude] as _check_position takes it.
 LONLAT: JsonDict = {
@@ -121,9 +133,7 @@ _ANCHOR_WITH_RADIUS: JsonDict = {
 
 class Location(ApiModel):
     anchor: PointIn | None = Field(default=None, description="Comes with max_distance_km")
-    max_distance_km: (
-        Annotated[float, Field(gt=0, le=500, allow_inf_nan=False), JSON_NUMBER] | None
-    ) = None
+    max_distance_km: Annotated[float, Number(gt=0, le=500)] | None = None
     municipalities: Annotated[list[Ags], Field(min_length=1, max_length=1000)] | None = Field(
         default=None, description="AGS list"
     )
@@ -139,10 +149,8 @@ class Must(ApiModel):
     rail_siding: StrictBool = False
     developed: StrictBool = False
     no_contamination: StrictBool = False
-    max_transit_stop_distance_m: Annotated[int, Field(ge=0), JSON_NUMBER] | None = None
-    max_motorway_distance_km: (
-        Annotated[float, Field(ge=0, allow_inf_nan=False), JSON_NUMBER] | None
-    ) = None
+    max_transit_stop_distance_m: Annotated[int, Integer(ge=0, le=INT4_MAX)] | None = None
+    max_motorway_distance_km: Annotated[float, Number(ge=0, le=20_000)] | None = None
 
 
 class Weights(ApiModel):
@@ -166,14 +174,14 @@ class RequirementCreate(ApiModel):
         default=None, description="Replaces the zones derived from emission_class"
     )
     tenure: RequirementTenure = RequirementTenure.either
-    max_price_eur_per_m2: Money | None = None
-    max_rent_eur_per_m2_month: Money | None = None
+    max_price_eur_per_m2: Price | None = None
+    max_rent_eur_per_m2_month: Rent | None = None
     needed_by: IsoDate | None = None
     location: NewLocation = Field(default_factory=NewLocation)
     must: Must = Field(default_factory=Must)
     weights: Weights = Field(default_factory=Weights)
     sector_nace: Nace | None = None
-    jobs: Annotated[int, Field(ge=0, le=1_000_000), JSON_NUMBER] | None = None
+    jobs: Annotated[int, Integer(ge=0, le=1_000_000)] | None = None
     share_identity: StrictBool = False
     status: RequirementStatus = RequirementStatus.open
 
@@ -204,14 +212,14 @@ class RequirementUpdate(ApiModel):
     emission_class: EmissionClass | None = None
     zonings: Annotated[list[Zoning], Field(min_length=1)] | None = None
     tenure: RequirementTenure | None = None
-    max_price_eur_per_m2: Money | None = None
-    max_rent_eur_per_m2_month: Money | None = None
+    max_price_eur_per_m2: Price | None = None
+    max_rent_eur_per_m2_month: Rent | None = None
     needed_by: IsoDate | None = None
     location: Location | None = None
     must: Must | None = None
     weights: Weights | None = None
     sector_nace: Nace | None = None
-    jobs: Annotated[int, Field(ge=0, le=1_000_000), JSON_NUMBER] | None = None
+    jobs: Annotated[int, Integer(ge=0, le=1_000_000)] | None = None
     share_identity: StrictBool | None = None
     status: RequirementStatus | None = None
 

@@ -14,6 +14,7 @@ from landmarket.core.config import Settings
 from landmarket.core.errors import Unauthorized, problem_responses
 from landmarket.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from landmarket.core.ratelimit import mark_verified
+from landmarket.core.schemas import NulFreeStr
 from landmarket.db.session import SessionDep, outage_as_503
 from landmarket.webhooks import service
 from landmarket.webhooks.feed_listener import PollGate
@@ -32,7 +33,7 @@ router = APIRouter(tags=["webhooks"])
 WebhookId = Annotated[uuid.UUID, Path(description="The webhook's id")]
 DeliveryId = Annotated[uuid.UUID, Path(description="The delivery's id")]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
-Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page")]
+Cursor = Annotated[NulFreeStr | None, Query(description="`next_cursor` of the previous page")]
 
 
 def _settings(request: Request) -> Settings:
@@ -169,7 +170,7 @@ async def list_events(
     request: Request,
     credentials: BearerCredentials,
     after: Annotated[
-        str | None, Query(description="`next_cursor` of the previous call; omit to start")
+        NulFreeStr | None, Query(description="`next_cursor` of the previous call; omit to start")
     ] = None,
     wait: Annotated[
         float, Query(ge=0, le=30, description="Seconds to wait for new events (long polling)")

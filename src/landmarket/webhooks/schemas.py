@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, StrictBool, WithJsonSchema
 
-from landmarket.core.schemas import JSON_NUMBER, ApiModel, ReadModel
+from landmarket.core.schemas import ApiModel, Number, ReadModel, Text
 from landmarket.webhooks.events import BY_KIND, EventType
 from landmarket.webhooks.models import DeliveryState
 
@@ -23,7 +23,7 @@ SubscribableType = Annotated[
 
 
 class WebhookFilter(ApiModel):
-    min_score: Annotated[float, Field(ge=0, le=100), JSON_NUMBER] | None = Field(
+    min_score: Annotated[float, Number(ge=0, le=100)] | None = Field(
         default=None, description="Only events whose `score` is at least this"
     )
     requirement_ids: list[uuid.UUID] | None = Field(
@@ -35,23 +35,22 @@ class WebhookFilter(ApiModel):
 
 
 class WebhookCreate(ApiModel):
-    url: str = Field(
-        max_length=2000,
+    url: Annotated[str, Text(max_length=2000)] = Field(
         description="https URL (http only to localhost, for development), as an HTTP client "
         "parses it: no credentials, fragment, whitespace or control characters; its host must "
         "resolve to public addresses only; redirects are not followed",
     )
     event_types: list[SubscribableType] = Field(min_length=1, max_length=10)
     filter: WebhookFilter | None = None
-    description: str | None = Field(default=None, max_length=500)
+    description: Annotated[str, Text(max_length=500)] | None = None
     active: StrictBool = True
 
 
 class WebhookUpdate(ApiModel):
-    url: str | None = Field(default=None, max_length=2000)
+    url: Annotated[str, Text(max_length=2000)] | None = None
     event_types: list[SubscribableType] | None = Field(default=None, min_length=1, max_length=10)
     filter: WebhookFilter | None = None
-    description: str | None = Field(default=None, max_length=500)
+    description: Annotated[str, Text(max_length=500)] | None = None
     active: StrictBool | None = None
 
 

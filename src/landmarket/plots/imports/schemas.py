@@ -8,8 +8,11 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from landmarket.core.errors import FieldError
-from landmarket.core.schemas import ApiModel, ReadModel
+from landmarket.core.schemas import ApiModel, ReadModel, Text
 from landmarket.plots.schemas import Ags, ExternalId, GeometryIn, PlotProperties
+
+# A bbox member is ignored; beyond this it lies outside every supported CRS.
+Coordinate = Annotated[float, Field(ge=-1e8, le=1e8)]
 
 
 class ImportMode(enum.StrEnum):
@@ -24,8 +27,8 @@ class PlotImportFeature(ApiModel):
     geometry: GeometryIn
     properties: PlotProperties
     # GIS exports often carry a feature id and a bbox; the plot is named by external_id.
-    id: str | int | None = None
-    bbox: list[float] | None = None
+    id: Annotated[str, Text(max_length=1000)] | int | None = None
+    bbox: list[Coordinate] | None = None
 
 
 class PlotImport(ApiModel):
@@ -48,9 +51,9 @@ class PlotImport(ApiModel):
         "sync, pruned as well (the key must be allowed to edit them)",
     )
     # GIS exports often carry these; they are accepted and ignored.
-    name: str | None = None
+    name: Annotated[str, Text(max_length=1000)] | None = None
     crs: dict[str, Any] | None = None
-    bbox: list[float] | None = None
+    bbox: list[Coordinate] | None = None
 
 
 class FeatureFailure(FieldError):

@@ -15,6 +15,7 @@ from landmarket.auth.deps import Principal
 from landmarket.auth.schemas import Ags
 from landmarket.core.errors import problem_responses
 from landmarket.core.i18n import Lang, LangDep
+from landmarket.core.schemas import NulFreeStr
 from landmarket.db.session import SessionDep
 from landmarket.reports.exporters.geo_export import GEOJSON_MEDIA_TYPE, GPKG_MEDIA_TYPE
 from landmarket.reports.exporters.xlsx_export import MEDIA_TYPE as XLSX_MEDIA_TYPE
@@ -45,7 +46,7 @@ MEDIA = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": XLSX_MEDIA_TYPE,
 }
-Region = Annotated[str | None, Query(description="Region slug; required for agency keys")]
+Region = Annotated[NulFreeStr | None, Query(description="Region slug; required for agency keys")]
 Municipalities = Annotated[list[Ags] | None, Query(description="Only these AGS")]
 
 
