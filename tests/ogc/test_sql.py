@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -84,3 +85,13 @@ async def test_plots_listing_bbox_uses_the_gist_index(
         text = "\n".join(r[0] for r in rows)
         assert re.search(r"Index Cond: \(geom && '[0-9A-F]+'::geometry\)", text), (crs, text)
     await session.rollback()
+
+
+@pytest.mark.parametrize("text", ["it's", "a\x00b"])
+def test_sql_literal_fragments_refuse_a_quote_even_under_python_o(text: str) -> None:
+    # The guard of the one SQL literal built from text is a real check, not an assert
+    # (asserts are gone under ``python -O``).
+    with pytest.raises(ValueError, match="fixed SQL text"):
+        repository._fragment(text)
+    with pytest.raises(ValueError, match="identifier"):
+        repository.constant(text)

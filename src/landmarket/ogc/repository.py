@@ -88,14 +88,17 @@ class Where:
 
 def _fragment(text: str) -> ColumnElement[str]:
     # Fixed text from this code (JSON punctuation, member names), written into the SQL rather
-    # than sent as a parameter with every execution.
-    assert "'" not in text, text
+    # than sent as a parameter with every execution. The check is a real one (an assert is
+    # gone under ``python -O``): a quote would end the literal (and a NUL cannot be sent).
+    if "'" in text or "\x00" in text:
+        raise ValueError(f"not a fixed SQL text fragment: {text!r}")
     return literal_column(f"'{text}'", Text)
 
 
 def constant(text: str) -> ColumnElement[str]:
     """A key of a JSON object: a fixed identifier from collections.py."""
-    assert text.isidentifier(), text
+    if not text.isidentifier():
+        raise ValueError(f"not an identifier: {text!r}")
     return _fragment(text)
 
 
