@@ -14,7 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from landmarket.plots.models import Plot
 from tests.factories import make_municipality, make_org_with_key, make_region
 
-PROBLEM = "application/problem+json"
+# The strict problem checks of tests.helpers, re-exported for the matching/requirements tests.
+from tests.helpers import assert_problem as assert_problem
+from tests.helpers import pointers as pointers
+
 FRANKFURT, OFFENBACH, DARMSTADT = "06412000", "06413000", "06411000"
 # 1 km squares in EPSG:25832, 2 km apart.
 ORIGIN = {
@@ -31,18 +34,6 @@ def square_wkt(x0: float, y0: float, side: float) -> str:
 
 def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
-
-
-def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM)
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    return body
-
-
-def pointers(body: dict[str, Any]) -> list[str]:
-    return [e["pointer"] for e in body.get("errors") or []]
 
 
 @dataclass

@@ -31,7 +31,7 @@ from landmarket.core.pagination import (
     as_datetime,
     as_uuid,
     decode_typed_cursor,
-    encode_cursor,
+    keyset_tail,
 )
 
 log = logging.getLogger(__name__)
@@ -143,11 +143,9 @@ async def list_organizations(
     after = _parse_org_cursor(cursor) if cursor else None
     # One extra row tells whether there is a next page without a count query.
     rows = await repository.list_organizations(session, kind=kind, after=after, limit=limit + 1)
-    page, more = rows[:limit], len(rows) > limit
-    next_cursor = None
-    if more:
-        last = page[-1].org
-        next_cursor = encode_cursor(last.created_at.isoformat(), str(last.id))
+    page, next_cursor = keyset_tail(
+        rows, limit, lambda r: (r.org.created_at.isoformat(), str(r.org.id))
+    )
     return Page(items=[_org_read(r) for r in page], next_cursor=next_cursor)
 
 

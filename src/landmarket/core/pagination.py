@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -25,6 +25,19 @@ class Page(BaseModel, Generic[T]):
     next_cursor: str | None = Field(
         default=None, description="Pass as `cursor` to get the next page; null on the last page"
     )
+
+
+R = TypeVar("R")
+
+
+def keyset_tail(
+    rows: Sequence[R], limit: int, key: Callable[[R], tuple[Any, ...]]
+) -> tuple[list[R], str | None]:
+    """A page from a probe of ``limit + 1`` rows: its first ``limit`` rows and, when the probe
+    found more, the cursor of the last one (``key``: that row's sort key)."""
+    page = list(rows[:limit])
+    more = len(rows) > limit
+    return page, encode_cursor(*key(page[-1])) if more and page else None
 
 
 def encode_cursor(*key: Any) -> str:

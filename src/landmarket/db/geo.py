@@ -263,3 +263,21 @@ def polygon_schema(position: JsonDict) -> JsonDict:
         }
 
     return {"allOf": [when("Polygon", polygon), when("MultiPolygon", multi)]}
+
+
+# The opening of every FeatureCollection body we write around features serialised in PostGIS.
+FEATURE_COLLECTION_HEAD = '{"type":"FeatureCollection","features":'
+
+
+def feature_collection(
+    features_json: str, number_returned: int, links: list[dict[str, Any]], **members: Any
+) -> str:
+    """A GeoJSON FeatureCollection around ``features_json`` (one JSON array built in PostGIS):
+    only the envelope is written here; ``members`` go between ``numberReturned`` and
+    ``links``."""
+    extra = "".join(f',"{name}":{json.dumps(value)}' for name, value in members.items())
+    return (
+        FEATURE_COLLECTION_HEAD
+        + features_json
+        + f',"numberReturned":{number_returned}{extra},"links":{json.dumps(links)}}}'
+    )

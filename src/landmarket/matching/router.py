@@ -15,6 +15,7 @@ from landmarket.core.errors import problem_responses
 from landmarket.core.i18n import LangDep
 from landmarket.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from landmarket.core.schemas import NulFreeStr
+from landmarket.db.geo import feature_collection
 from landmarket.db.session import SessionDep
 from landmarket.matching import service
 from landmarket.matching.explain_text import with_texts
@@ -89,12 +90,7 @@ async def list_matches(
         if next_cursor:
             href = str(request.url.include_query_params(cursor=next_cursor))
             links.append({"href": href, "rel": "next", "type": GEOJSON})
-        body = (
-            '{"type":"FeatureCollection","features":'
-            + items_json
-            + f',"numberReturned":{page.count},"next_cursor":{json.dumps(next_cursor)}'
-            + f',"links":{json.dumps(links)}}}'
-        )
+        body = feature_collection(items_json, page.count, links, next_cursor=next_cursor)
         return Response(body, media_type=GEOJSON, headers=headers)
     body = f'{{"items":{items_json},"next_cursor":{json.dumps(next_cursor)}}}'
     return Response(body, media_type="application/json", headers=headers)

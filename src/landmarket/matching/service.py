@@ -19,6 +19,7 @@ from landmarket.core.pagination import (
     decode_typed_cursor,
     decode_uuid_cursor,
     encode_cursor,
+    keyset_tail,
 )
 from landmarket.matching import outbox
 from landmarket.matching import repository as repo
@@ -183,9 +184,8 @@ async def demand(
         raise NotFound(f"No plot {plot_id}")
     if not (principal.is_admin or principal.may_edit(plot.municipality_ags)):
         raise Forbidden("Only the plot's municipality and admins see the demand for it")
-    rows = list(await repo.demand(session, plot_id, after=_after(cursor), limit=limit))
-    more = len(rows) > limit
-    rows = rows[:limit]
+    probe = await repo.demand(session, plot_id, after=_after(cursor), limit=limit)
+    rows, next_cursor = keyset_tail(probe, limit, lambda r: (r.match.score, str(r.match.id)))
     items = [
         DemandRead(
             score=row.match.score,
@@ -201,11 +201,7 @@ async def demand(
         )
         for row in rows
     ]
-    last = rows[-1].match if rows else None
-    return Page[DemandRead](
-        items=items,
-        next_cursor=encode_cursor(last.score, str(last.id)) if more and last else None,
-    )
+    return Page[DemandRead](items=items, next_cursor=next_cursor)
 
 
 def _scope(principal: AuthPrincipal) -> frozenset[str] | None:
@@ -241,15 +237,11 @@ async def list_inquiries(
     limit: int,
 ) -> Page[InquiryRead]:
     after = decode_uuid_cursor(cursor)
-    rows = list(
-        await repo.inquiries(session, _scope(principal), states=states, after=after, limit=limit)
+    probe = await repo.inquiries(
+        session, _scope(principal), states=states, after=after, limit=limit
     )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page[InquiryRead](
-        items=[_inquiry(r) for r in rows],
-        next_cursor=encode_cursor(str(rows[-1].match.id)) if more else None,
-    )
+    rows, next_cursor = keyset_tail(probe, limit, lambda r: (str(r.match.id),))
+    return Page[InquiryRead](items=[_inquiry(r) for r in rows], next_cursor=next_cursor)
 
 
 async def update_inquiry(

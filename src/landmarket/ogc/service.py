@@ -14,7 +14,7 @@ from starlette.datastructures import QueryParams
 
 from landmarket.core.errors import BadRequest, FieldError, NotFound, ValidationFailed
 from landmarket.core.pagination import decode_cursor, encode_cursor
-from landmarket.db.geo import CRS84, Crs
+from landmarket.db.geo import CRS84, FEATURE_COLLECTION_HEAD, Crs
 from landmarket.db.readpool import ReadPool
 from landmarket.ogc import cql2, repository
 from landmarket.ogc.collections import COLLECTIONS, Collection
@@ -209,7 +209,7 @@ def _tail(
 
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"))
-_HEAD = '{"type":"FeatureCollection","features":['
+_HEAD = FEATURE_COLLECTION_HEAD + "["
 
 
 def _page(req: ItemsRequest) -> repository.Query:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Annotated, Any
 
@@ -21,6 +20,7 @@ from landmarket.db.geo import (
     Crs,
     content_crs_header,
     crs_spellings,
+    feature_collection,
     parse_bbox,
     parse_crs,
 )
@@ -202,11 +202,7 @@ async def list_plots(
         href = str(request.url.include_query_params(cursor=next_cursor))
         links.append({"href": href, "rel": "next", "type": GEOJSON})
     # The features arrive as one JSON array built in PostGIS; only the envelope is added here.
-    body = (
-        '{"type":"FeatureCollection","features":'
-        + page.features_json
-        + f',"numberReturned":{page.count},"links":{json.dumps(links)}}}'
-    )
+    body = feature_collection(page.features_json, page.count, links)
     return Response(body, media_type=GEOJSON, headers=content_crs_header(out_crs))
 
 

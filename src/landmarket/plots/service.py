@@ -27,6 +27,7 @@ from landmarket.core.pagination import (
     decode_typed_cursor,
     decode_uuid_cursor,
     encode_cursor,
+    keyset_tail,
 )
 from landmarket.core.versioning import check_if_match, etag
 from landmarket.db.geo import Crs
@@ -437,9 +438,7 @@ async def plot_history(
         raise Forbidden("Only the plot's municipality and admins may read its history")
     after_id = None if cursor is None else decode_typed_cursor(cursor, as_int)[0]
     events = list(await repo.history(session, plot_id, after_id=after_id, limit=limit))
-    more = len(events) > limit
-    events = events[:limit]
+    page, next_cursor = keyset_tail(events, limit, lambda e: (e.id,))
     return Page[EventRead](
-        items=[EventRead.model_validate(e) for e in events],
-        next_cursor=encode_cursor(events[-1].id) if more else None,
+        items=[EventRead.model_validate(e) for e in page], next_cursor=next_cursor
     )

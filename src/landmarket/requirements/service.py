@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from landmarket.audit.repository import record
 from landmarket.auth.principal import AuthPrincipal
 from landmarket.core.errors import FieldError, NotFound, PreconditionFailed, ValidationFailed
-from landmarket.core.pagination import Page, decode_uuid_cursor, encode_cursor
+from landmarket.core.pagination import Page, decode_uuid_cursor, keyset_tail
 from landmarket.core.versioning import check_if_match
 from landmarket.db.geo import AXIS_ORDER_HINT
 from landmarket.matching.recompute import refresh_requirement
@@ -222,12 +222,8 @@ async def list_requirements(
 ) -> Page[RequirementRead]:
     after = decode_uuid_cursor(cursor)
     rows = await repo.list_visible(session, principal, status=status, after=after, limit=limit)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page[RequirementRead](
-        items=[to_read(r) for r in rows],
-        next_cursor=encode_cursor(str(rows[-1].requirement.id)) if more else None,
-    )
+    page, next_cursor = keyset_tail(rows, limit, lambda r: (str(r.requirement.id),))
+    return Page[RequirementRead](items=[to_read(r) for r in page], next_cursor=next_cursor)
 
 
 def _merged(current: RequirementRead, patch: RequirementUpdate) -> RequirementCreate:

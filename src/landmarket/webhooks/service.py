@@ -27,6 +27,7 @@ from landmarket.core.pagination import (
     decode_typed_cursor,
     decode_uuid_cursor,
     encode_cursor,
+    keyset_tail,
 )
 from landmarket.webhooks import queue, ssrf
 from landmarket.webhooks import repository as repo
@@ -158,12 +159,8 @@ async def list_webhooks(
             session, principal.org_id, after=decode_uuid_cursor(cursor), limit=limit
         )
     )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page[WebhookRead](
-        items=[_read(s) for s in rows],
-        next_cursor=encode_cursor(str(rows[-1].id)) if more else None,
-    )
+    page, next_cursor = keyset_tail(rows, limit, lambda s: (str(s.id),))
+    return Page[WebhookRead](items=[_read(s) for s in page], next_cursor=next_cursor)
 
 
 async def update(
@@ -237,15 +234,10 @@ async def list_deliveries(
     await _own(session, principal, webhook_id)
     after = None if cursor is None else decode_typed_cursor(cursor, as_datetime, as_uuid)
     rows = list(await repo.deliveries(session, webhook_id, states=states, after=after, limit=limit))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    last = rows[-1].delivery if rows else None
-    return Page[DeliveryRead](
-        items=[_delivery(r) for r in rows],
-        next_cursor=encode_cursor(last.created_at.isoformat(), str(last.id))
-        if more and last
-        else None,
+    page, next_cursor = keyset_tail(
+        rows, limit, lambda r: (r.delivery.created_at.isoformat(), str(r.delivery.id))
     )
+    return Page[DeliveryRead](items=[_delivery(r) for r in page], next_cursor=next_cursor)
 
 
 async def _delivery_read(
