@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from geoalchemy2 import functions as gf
 from pydantic.config import JsonDict
-from sqlalchemy import ColumnElement, cast, func, literal
+from sqlalchemy import ColumnElement, DateTime, FromClause, cast, func, literal
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import QueryableAttribute
 
@@ -281,3 +282,23 @@ def feature_collection(
         + features_json
         + f',"numberReturned":{number_returned}{extra},"links":{json.dumps(links)}}}'
     )
+
+
+# Timestamps in properties: fixed UTC rendering, independent of the session's TimeZone setting.
+ISO_UTC = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
+
+
+def json_properties(
+    table: FromClause, names: Iterable[str], key: Callable[[str], ColumnElement[Any]]
+) -> ColumnElement[Any]:
+    """A GeoJSON properties object of ``table``'s columns ``names`` (``json_build_object``),
+    timestamps in UTC; ``key`` puts a member name into the SQL (a bound parameter, or fixed
+    text)."""
+    pairs: list[ColumnElement[Any]] = []
+    for name in names:
+        column = table.c[name]
+        value: ColumnElement[Any] = column
+        if isinstance(column.type, DateTime):
+            value = func.to_char(func.timezone("UTC", column), ISO_UTC)
+        pairs += [key(name), value]
+    return func.json_build_object(*pairs)

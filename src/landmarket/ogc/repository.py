@@ -22,7 +22,6 @@ from typing import Any, Literal
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     ColumnElement,
-    DateTime,
     Integer,
     Select,
     Text,
@@ -37,13 +36,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from landmarket.db import reads
 from landmarket.db.base import STORAGE_SRID
-from landmarket.db.geo import Crs
+from landmarket.db.geo import Crs, json_properties
 from landmarket.db.readpool import ReadPool
 from landmarket.ogc import cql2
 from landmarket.ogc.collections import COLLECTIONS, Collection
 from landmarket.ogc.crs import bbox_params, bound_envelope, geometry_json, once
 
-_ISO_UTC = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
 Direction = Literal["first", "after", "before"]
 
 
@@ -102,20 +100,9 @@ def constant(text: str) -> ColumnElement[str]:
     return _fragment(text)
 
 
-def _json_value(collection: Collection, name: str) -> ColumnElement[Any]:
-    column = collection.table.c[name]
-    if isinstance(column.type, DateTime):
-        # Fixed UTC rendering, independent of the session's TimeZone setting.
-        return func.to_char(func.timezone("UTC", column), _ISO_UTC)
-    return column
-
-
 def built_properties(collection: Collection) -> ColumnElement[Any]:
     """The properties object built from the columns (what a stored one must equal)."""
-    pairs: list[ColumnElement[Any]] = []
-    for name in collection.properties:
-        pairs += [constant(name), _json_value(collection, name)]
-    return func.json_build_object(*pairs)
+    return json_properties(collection.table, collection.properties, constant)
 
 
 def _properties(collection: Collection) -> ColumnElement[Any]:

@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import (
     ARRAY,
     ColumnElement,
-    DateTime,
     FromClause,
     Text,
     Uuid,
@@ -37,14 +36,20 @@ from landmarket.audit.models import Event
 from landmarket.auth.models import OrgKind
 from landmarket.auth.principal import AuthPrincipal
 from landmarket.db.base import STORAGE_SRID
-from landmarket.db.geo import EPSG_URI, SUPPORTED_CRS, Crs, bbox_envelope, geojson_out
+from landmarket.db.geo import (
+    EPSG_URI,
+    SUPPORTED_CRS,
+    Crs,
+    bbox_envelope,
+    geojson_out,
+    json_properties,
+)
 from landmarket.db.sql import LIKE_ESCAPE, contains_pattern
 from landmarket.municipalities.models import region_municipalities
 from landmarket.plots.models import Category, Plot, PlotStatus, Zoning, visible_to
 
 STORAGE_CRS = SUPPORTED_CRS[EPSG_URI.format(STORAGE_SRID)]
 STALE_AFTER_DAYS = 180
-_ISO_UTC = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
 
 # Public property names = column names; geometry goes in the Feature's own member, and
 # public_properties is the OGC API's copy of some of them (kept by a trigger), not a property.
@@ -58,19 +63,8 @@ PROPERTY_COLUMNS: tuple[str, ...] = tuple(
 PRIVATE_PROPERTIES = frozenset({"contact"})
 
 
-def _json_value(table: FromClause, name: str) -> ColumnElement[Any]:
-    column = table.c[name]
-    if isinstance(column.type, DateTime):
-        # Fixed UTC rendering, independent of the session's TimeZone setting.
-        return func.to_char(func.timezone("UTC", column), _ISO_UTC)
-    return column
-
-
 def _properties(table: FromClause, names: Sequence[str]) -> ColumnElement[Any]:
-    pairs: list[ColumnElement[Any]] = []
-    for name in names:
-        pairs += [literal(name), _json_value(table, name)]
-    return func.json_build_object(*pairs)
+    return json_properties(table, names, literal)
 
 
 def feature_expr(
