@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     # Per-statement limit for API queries; a runaway query must not hold a connection forever.
     # A query over it is answered 503 with Retry-After (db.session.outage_as_503).
     statement_timeout_ms: int = Field(default=30_000, ge=0)
+    # The same for the statements of a bulk import or an import session's commit: a 25,000-
+    # feature commit takes ~10 s on an idle 2-core machine and several times that under load,
+    # and a GIS office should not have to split a push because the server is busy.
+    import_statement_timeout_ms: int = Field(default=300_000, ge=0)
     # Token bucket per API key, per client address for anonymous requests (core/ratelimit.py);
     # kept in each worker process, so N workers admit up to N times this. 0 disables.
     rate_limit_per_second: float = Field(default=50.0, ge=0, allow_inf_nan=False)
