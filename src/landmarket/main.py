@@ -81,6 +81,10 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
             yield
         finally:
             await listener.close()
+            await app.state.feed_gate.close()
+            limiter = getattr(app.state, "limiter", None)
+            if limiter is not None:
+                await limiter.close()
             await app.state.read_pool.close()
             await engine.dispose()
 
@@ -97,7 +101,9 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         },
     )
     app.state.settings = settings
-    app.state.feed_gate = PollGate(settings.event_feed_max_polls_per_key)
+    app.state.feed_gate = PollGate(
+        settings.event_feed_max_polls_per_key, settings.redis_url_value()
+    )
     # Database trouble the client cannot fix is a 503 with Retry-After wherever it surfaces.
     install_error_handlers(app, as_unavailable)
     install_openapi(app)

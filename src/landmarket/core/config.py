@@ -45,10 +45,14 @@ class Settings(BaseSettings):
     # Per-statement limit for API queries; a runaway query must not hold a connection forever.
     # A query over it is answered 503 with Retry-After (db.session.outage_as_503).
     statement_timeout_ms: int = Field(default=30_000, ge=0)
-    # Token bucket per API key, per client address for anonymous requests (core/ratelimit.py);
-    # kept in each worker process, so N workers admit up to N times this. 0 disables.
+    # Per API key, per client address for anonymous requests (core/ratelimit.py): `burst`
+    # requests per ceil(burst / rate) seconds. Kept in each process unless redis_url is set,
+    # so without Redis N workers admit up to N times this. 0 disables.
     rate_limit_per_second: float = Field(default=50.0, ge=0, allow_inf_nan=False)
     rate_limit_burst: int = Field(default=200, ge=1)
+    # Shared state of several API processes and nodes (docs/deploy.md): the rate limit and the
+    # event feed's per-key poll cap, e.g. redis://10.0.0.7:6379/0. Unset: each process alone.
+    redis_url: SecretStr | None = None
     # Strict-Transport-Security max-age; set it (e.g. 31536000) only when clients reach the API
     # over TLS (a proxy in front terminates it). 0: the header is not sent.
     hsts_max_age_seconds: int = Field(default=0, ge=0)
@@ -105,7 +109,8 @@ class Settings(BaseSettings):
     # networks, comma-separated ("10.0.0.5,192.168.0.0/24"; "*" for any, only when nothing
     # but the proxy can reach the API). Empty: none, the peer address is the client.
     forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    # Long polls of one API key open at once in one API process; one more is answered 429.
+    # Long polls of one API key open at once (in this process, or over all processes sharing
+    # redis_url); one more is answered 429.
     event_feed_max_polls_per_key: int = Field(default=5, ge=1)
     # A waiting poll is woken by a notification when its organisation gets an event; it
     # looks anyway after this long (also while the listening connection is being re-opened).
@@ -161,6 +166,9 @@ class Settings(BaseSettings):
         if level not in {"CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"}:
             raise ValueError("must be one of CRITICAL, ERROR, WARNING, INFO, DEBUG")
         return level
+
+    def redis_url_value(self) -> str | None:
+        return self.redis_url.get_secret_value() if self.redis_url else None
 
     def database_url_value(self) -> str | None:
         return self.database_url.get_secret_value() if self.database_url else None
