@@ -105,6 +105,10 @@ class Settings(BaseSettings):
     # Generous: a long poll (GET /v1/events?wait=) holds its connection for up to 30 s.
     http_max_connections: int = Field(default=4096, ge=16)
     http_max_header_bytes: int = Field(default=64 * 1024, ge=1024)
+    # On SIGTERM `serve` stops accepting connections and lets the requests in flight finish
+    # for at most this long (a long poll holds up to event_feed_max_wait_seconds), then
+    # cancels what is left and exits: a rolling restart loses no request that finishes in time.
+    shutdown_timeout_seconds: float = Field(default=35.0, gt=0, le=3600, allow_inf_nan=False)
     # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed: addresses or
     # networks, comma-separated ("10.0.0.5,192.168.0.0/24"; "*" for any, only when nothing
     # but the proxy can reach the API). Empty: none, the peer address is the client.

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from landmarket.core.config import Settings
+from landmarket.core.draining import CancelledAs503
 from landmarket.core.errors import UnhandledAsProblem
 from landmarket.core.headers import DOCS_CSP, SecurityHeaders
 from landmarket.core.limits import BodySizeLimit
@@ -42,6 +43,7 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(OgcDispatch)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(UnhandledAsProblem)
+    app.add_middleware(CancelledAs503)  # a request cut off by a drain (core/draining.py)
     if settings.rate_limit_per_second > 0:
         limiter = Limiter(
             settings.rate_limit_per_second, settings.rate_limit_burst, settings.redis_url_value()
