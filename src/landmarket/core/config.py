@@ -53,6 +53,14 @@ class Settings(BaseSettings):
     # Shared state of several API processes and nodes (docs/deploy.md): the rate limit and the
     # event feed's per-key poll cap, e.g. redis://10.0.0.7:6379/0. Unset: each process alone.
     redis_url: SecretStr | None = None
+    # Streaming replicas (docs/deploy.md, db/replicas.py), comma-separated URLs: public reads,
+    # the OGC API and reports go there unless the caller wrote within read_your_writes_seconds;
+    # a replica lagging more than replica_max_lag_seconds, or down, is skipped until it is fit
+    # again (checked every replica_check_seconds).
+    read_database_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    replica_max_lag_seconds: float = Field(default=5.0, ge=0, allow_inf_nan=False)
+    replica_check_seconds: float = Field(default=1.0, gt=0, le=60, allow_inf_nan=False)
+    read_your_writes_seconds: float = Field(default=5.0, ge=0, le=3600, allow_inf_nan=False)
     # Strict-Transport-Security max-age; set it (e.g. 31536000) only when clients reach the API
     # over TLS (a proxy in front terminates it). 0: the header is not sent.
     hsts_max_age_seconds: int = Field(default=0, ge=0)
@@ -143,6 +151,13 @@ class Settings(BaseSettings):
         if isinstance(value, list):
             for item in value:
                 ipaddress.ip_network(str(item), strict=False)  # ValueError names the entry
+        return value
+
+    @field_validator("read_database_urls", mode="before")
+    @classmethod
+    def _split_urls(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
     @field_validator("forwarded_allow_ips", mode="before")

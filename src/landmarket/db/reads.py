@@ -103,8 +103,13 @@ def open_pool(url: str, settings: Settings) -> ReadPool:
 
 
 def read_pool(request: Request) -> ReadPool:
+    """The primary's read pool, or the replica's this request was routed to (db.replicas)."""
     pool: ReadPool = request.app.state.read_pool
-    return pool
+    replicas = getattr(request.app.state, "replicas", None)
+    if replicas is None:
+        return pool
+    routed: ReadPool = replicas.pool_for(request.scope, pool)
+    return routed
 
 
 def _dead_connection(exc: BaseException) -> bool:

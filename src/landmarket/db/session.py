@@ -185,6 +185,14 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     Declared with ``scope="function"`` below so the commit happens before the response is
     sent: a client never sees 2xx for a write that then fails to commit.
     """
+    # Reads routed to a replica (db.replicas) run there; writes in them still go to the primary.
+    replicas = getattr(request.app.state, "replicas", None)
+    routed = await replicas.session_for(request.scope) if replicas is not None else None
+    if routed is not None:
+        async with outage_as_503(), routed:
+            yield routed
+            await routed.commit()
+        return
     maker = get_sessionmaker(request)
     async with outage_as_503(), maker() as session, session.begin():
         yield session
