@@ -1,19 +1,24 @@
-"""Throwaway Redis for the scale tests: its own process on a free port of 127.0.0.1, no
-persistence, stopped (by its pid) when the test ends. Never the Redis that may already run on
+"""Throwaway Redis and PgBouncer for the scale tests: each its own process on a free port of
+127.0.0.1, stopped (by its pid) when the test ends. Never the Redis that may already run on
 the machine."""
 
 from __future__ import annotations
 
+import os
+import pwd
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
+from landmarket.core.processes import as_user
 from landmarket.db.embedded import free_port
 
 
@@ -58,3 +63,62 @@ def redis_server(workdir: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+@contextmanager
+def pgbouncer(upstream_url: str, *, pool_size: int = 2) -> Iterator[str]:
+    """PgBouncer in transaction mode in front of ``upstream_url``'s server, with at most
+    ``pool_size`` server connections (so clients share them); yields the URL through it.
+    Run as the cluster's unprivileged user when we are root (PgBouncer refuses root)."""
+    binary = need("pgbouncer", "pgbouncer")
+    url = make_url(upstream_url)
+    workdir = Path(tempfile.mkdtemp(prefix="landmarket-pgbouncer-", dir="/tmp"))
+    workdir.chmod(0o711)
+    port = free_port()
+    (workdir / "userlist.txt").write_text(f'"{url.username}" "{url.password}"\n')
+    (workdir / "pgbouncer.ini").write_text(
+        f"""[databases]
+* = host={url.host} port={url.port}
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = {port}
+unix_socket_dir =
+auth_type = scram-sha-256
+auth_file = {workdir}/userlist.txt
+pool_mode = transaction
+default_pool_size = {pool_size}
+max_client_conn = 200
+logfile = {workdir}/pgbouncer.log
+pidfile = {workdir}/pgbouncer.pid
+"""
+    )
+    command = [binary, str(workdir / "pgbouncer.ini")]
+    if os.geteuid() == 0:
+        user = pwd.getpwnam(os.environ.get("LANDMARKET_EMBEDDED_USER", "postgres"))
+        for path in [workdir, *workdir.iterdir()]:
+            os.chown(path, user.pw_uid, user.pw_gid)
+        command = as_user(command, user.pw_uid, user.pw_gid)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 10
+        while not _port_open(port):
+            if process.poll() is not None or time.monotonic() > deadline:
+                log = workdir / "pgbouncer.log"
+                raise RuntimeError(log.read_text(errors="replace") if log.exists() else "")
+            time.sleep(0.05)
+        yield url.set(port=port).render_as_string(hide_password=False)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        shutil.rmtree(workdir, ignore_errors=True)

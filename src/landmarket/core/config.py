@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     # How long a request waits for a pooled connection before it is answered 503.
     db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
+    # The database URLs lead to a transaction-pooling proxy (PgBouncer pool_mode=transaction,
+    # docs/deploy.md): no statement caches, unique prepared statement names, single reads in
+    # a transaction, and no startup parameters (set statement_timeout and jit on the role).
+    db_transaction_pooler: bool = False
     # Per-statement limit for API queries; a runaway query must not hold a connection forever.
     # A query over it is answered 503 with Retry-After (db.session.outage_as_503).
     statement_timeout_ms: int = Field(default=30_000, ge=0)

@@ -99,7 +99,12 @@ def open_pool(url: str, settings: Settings) -> ReadPool:
     """The read pool; connections are opened on demand, so an unreachable database makes
     reads 503 instead of failing the start."""
     connect = connector(url, settings, APPLICATION_NAME)
-    return ReadPool(connect, settings.db_pool_size, settings.db_pool_timeout_seconds)
+    return ReadPool(
+        connect,
+        settings.db_pool_size,
+        settings.db_pool_timeout_seconds,
+        in_transaction=settings.db_transaction_pooler,
+    )
 
 
 def read_pool(request: Request) -> ReadPool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -37,6 +38,18 @@ def redacted(url: str) -> str:
 
 
 def create_engine(url: str, settings: Settings) -> AsyncEngine:
+    args = connect_args(settings)
+    if settings.db_transaction_pooler:
+        # Behind PgBouncer in transaction mode consecutive transactions may run on different
+        # server connections, which keep the prepared statements of other clients: asyncpg's
+        # numbered names would collide and cached statements be missing. Unique names, no
+        # caches (SQLAlchemy's here, asyncpg's in connect_args).
+        url = (
+            make_url(async_url(url))
+            .update_query_dict({"prepared_statement_cache_size": "0"})
+            .render_as_string(hide_password=False)
+        )
+        args["prepared_statement_name_func"] = _statement_name
     return create_async_engine(
         async_url(url),
         pool_pre_ping=True,
@@ -46,12 +59,24 @@ def create_engine(url: str, settings: Settings) -> AsyncEngine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
         pool_timeout=settings.db_pool_timeout_seconds,
-        connect_args=connect_args(settings),
+        connect_args=args,
     )
+
+
+def _statement_name() -> str:
+    return f"__lm_{uuid.uuid4().hex}__"
 
 
 def connect_args(settings: Settings, application_name: str = "landmarket") -> dict[str, Any]:
     """asyncpg connection arguments of every API connection (``db.reads`` has its own pool)."""
+    if settings.db_transaction_pooler:
+        # A pooler passes no startup parameters but the application name (PgBouncer refuses
+        # the others): statement_timeout and jit are then the role's or database's settings.
+        return {
+            "server_settings": {"application_name": application_name},
+            "statement_cache_size": 0,
+            "timeout": 5,
+        }
     return {
         "server_settings": {
             "application_name": application_name,
