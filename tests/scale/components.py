@@ -122,3 +122,58 @@ pidfile = {workdir}/pgbouncer.pid
             process.kill()
             process.wait()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@contextmanager
+def haproxy(workdir: Path, backends: list[str]) -> Iterator[str]:
+    """HAProxy on a free port balancing over ``backends`` (``host:port``), checking each with
+    GET /readyz every 200 ms and retrying a request whose connection failed, or whose
+    connection closed before any response, on another backend. Yields its base URL."""
+    binary = need("haproxy", "haproxy")
+    port = free_port()
+    servers = "\n".join(
+        f"    server api{i} {address} check inter 200ms fall 1 rise 1"
+        for i, address in enumerate(backends)
+    )
+    config = workdir / "haproxy.cfg"
+    config.write_text(
+        f"""global
+    maxconn 1000
+
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 30s
+    timeout server 30s
+    retries 3
+    option redispatch 1
+    retry-on conn-failure empty-response response-timeout
+
+frontend api
+    bind 127.0.0.1:{port}
+    default_backend apis
+
+backend apis
+    balance roundrobin
+    option httpchk GET /readyz
+{servers}
+"""
+    )
+    with (workdir / "haproxy.log").open("wb") as log:
+        process = subprocess.Popen(
+            [binary, "-db", "-f", str(config)], stdout=log, stderr=subprocess.STDOUT
+        )
+    try:
+        deadline = time.monotonic() + 10
+        while not _port_open(port):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError((workdir / "haproxy.log").read_text(errors="replace"))
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
