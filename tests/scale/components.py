@@ -127,12 +127,12 @@ pidfile = {workdir}/pgbouncer.pid
 @contextmanager
 def haproxy(workdir: Path, backends: list[str]) -> Iterator[str]:
     """HAProxy on a free port balancing over ``backends`` (``host:port``), checking each with
-    GET /readyz every 200 ms and retrying a request whose connection failed, or whose
+    GET /readyz every 300 ms and retrying a request whose connection failed, or whose
     connection closed before any response, on another backend. Yields its base URL."""
     binary = need("haproxy", "haproxy")
     port = free_port()
     servers = "\n".join(
-        f"    server api{i} {address} check inter 200ms fall 1 rise 1"
+        f"    server api{i} {address} check inter 300ms fall 3 rise 2"
         for i, address in enumerate(backends)
     )
     config = workdir / "haproxy.cfg"
@@ -145,6 +145,9 @@ defaults
     timeout connect 1s
     timeout client 30s
     timeout server 30s
+    # Generous: on a loaded machine a slow /readyz must not take a healthy node out. A
+    # stopped node is skipped at once anyway (its refused connection is retried elsewhere).
+    timeout check 5s
     retries 3
     option redispatch 1
     retry-on conn-failure empty-response response-timeout

@@ -67,6 +67,11 @@ async def test_rolling_restart_and_a_killed_node_behind_haproxy(
         b = stack.enter_context(serving(env, tmp_path / "b.log", "--no-worker"))
         c = stack.enter_context(serving(env, tmp_path / "c.log", "--no-worker"))
         base = stack.enter_context(haproxy(tmp_path, [_address(n) for n in (a, b, c)]))
+        async with httpx.AsyncClient(base_url=base, timeout=5) as probe:
+            deadline = time.monotonic() + 15
+            while (await probe.get("/readyz")).status_code != 200:
+                assert time.monotonic() < deadline, "HAProxy found no node ready"
+                await asyncio.sleep(0.2)
         # A rolling restart: one node drains on SIGTERM while the other takes over.
         ok, failures = await _load(base, 4, 1.5, lambda: a.process.send_signal(signal.SIGTERM))
         assert failures == [] and ok > 50, (ok, failures)
