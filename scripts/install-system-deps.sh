@@ -35,6 +35,11 @@ command -v ogr2ogr >/dev/null 2>&1 || missing+=(gdal-bin)
 # pdftoppm/pdftotext: the test suite renders and reads the regional PDF report.
 command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
+# tests/scale: a throwaway Redis (limits shared between API processes), PgBouncer
+# (transaction pooling) and HAProxy (two API processes behind one address).
+command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missing+=(redis-server)
+command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || missing+=(pgbouncer)
+command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 
 if [ ${#missing[@]} -eq 0 ] && [ -z "$(postgis_missing_for)" ]; then
   exit 0

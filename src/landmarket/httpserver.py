@@ -147,6 +147,9 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "forwarded_allow_ips": list(trusted),
         # The API has no WebSocket endpoint; an upgrade is answered as a plain request.
         "ws": "none",
+        # Draining on SIGTERM: uvicorn closes the listening socket and idle connections at
+        # once and waits for requests in flight, by default for ever.
+        "timeout_graceful_shutdown": settings.shutdown_timeout_seconds,
     }
 
 

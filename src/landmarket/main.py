@@ -19,6 +19,7 @@ from landmarket.core.logs import configure_logging
 from landmarket.core.openapi import install_openapi
 from landmarket.db.embedded import EmbeddedCluster, EmbeddedError
 from landmarket.db.reads import connector, open_pool
+from landmarket.db.replicas import ReadRouting, Replicas
 from landmarket.db.session import as_data_error, as_unavailable, create_engine
 from landmarket.health.router import router as health_router
 from landmarket.matching.router import router as matching_router
@@ -80,10 +81,18 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         listener = FeedListener(connector(url, settings, FEED_APPLICATION_NAME))
         app.state.feed_listener = listener
         listener.start()
+        replicas: Replicas = app.state.replicas
+        replicas.open(url)
+        replicas.start()
         try:
             yield
         finally:
             await listener.close()
+            await replicas.close()
+            await app.state.feed_gate.close()
+            limiter = getattr(app.state, "limiter", None)
+            if limiter is not None:
+                await limiter.close()
             await app.state.read_pool.close()
             await engine.dispose()
 
@@ -100,7 +109,9 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         },
     )
     app.state.settings = settings
-    app.state.feed_gate = PollGate(settings.event_feed_max_polls_per_key)
+    app.state.feed_gate = PollGate(
+        settings.event_feed_max_polls_per_key, settings.redis_url_value()
+    )
     # Wherever they surface: a value the database cannot represent is a 422 (checked first:
     # the driver wraps some as interface errors), trouble the client cannot fix a 503.
     install_error_handlers(app, as_data_error, as_unavailable)
@@ -122,6 +133,10 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app.include_router(auth_admin_router, prefix="/v1/admin")
     app.include_router(privacy_admin_router, prefix="/v1/admin")
     install_middleware(app, settings)
+    # Which requests read from a replica (db.replicas); filled with replicas in the lifespan.
+    app.state.replicas = Replicas(settings)
+    if settings.read_database_urls:
+        app.add_middleware(ReadRouting, replicas=app.state.replicas)
     # Outermost: HEAD runs as GET through every layer above and loses only its body.
     app.add_middleware(HeadAsGet)
     return app

@@ -18,10 +18,11 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from landmarket.core.config import Settings
+from landmarket.core.draining import CancelledAs503
 from landmarket.core.errors import UnhandledAsProblem
 from landmarket.core.headers import DOCS_CSP, SecurityHeaders
 from landmarket.core.limits import BodySizeLimit
-from landmarket.core.ratelimit import RateLimit
+from landmarket.core.ratelimit import Limiter, RateLimit
 from landmarket.ogc.dispatch import OgcDispatch
 
 # Response headers a browser script may read across origins.
@@ -43,10 +44,13 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(OgcDispatch)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(UnhandledAsProblem)
+    app.add_middleware(CancelledAs503)  # a request cut off by a drain (core/draining.py)
     if settings.rate_limit_per_second > 0:
-        app.add_middleware(
-            RateLimit, rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst
+        limiter = Limiter(
+            settings.rate_limit_per_second, settings.rate_limit_burst, settings.redis_url_value()
         )
+        app.state.limiter = limiter  # closed with the app (main.lifespan)
+        app.add_middleware(RateLimit, limiter=limiter)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -1,8 +1,9 @@
-"""Rate limiting: a token bucket per API key, per client address for anonymous requests and
-for bearer tokens not verified yet, 429 problem+json with Retry-After when empty."""
+"""Rate limiting: a moving window per API key, per client address for anonymous requests and
+for bearer tokens not verified yet, 429 problem+json with Retry-After when over it."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 
 import httpx
@@ -10,7 +11,7 @@ import pytest
 from starlette.datastructures import Headers
 
 from landmarket.core.config import Settings
-from landmarket.core.ratelimit import TokenBuckets, VerifiedKeys, bearer_token
+from landmarket.core.ratelimit import Limiter, VerifiedKeys, bearer_token
 from tests.helpers import assert_problem, bearer
 from tests.limits.apps import app_with, client_of
 from tests.limits.conftest import Keys
@@ -32,34 +33,30 @@ def _made_up_key() -> str:
     return f"lm_{secrets.token_hex(4)}_{secrets.token_urlsafe(32)}"
 
 
-def test_bucket_admits_the_burst_then_refills_at_the_rate() -> None:
-    clock = Clock()
-    buckets = TokenBuckets(rate=2.0, burst=3, clock=clock)
-    decisions = [buckets.take("a") for _ in range(4)]
-    assert [d.allowed for d in decisions] == [True, True, True, False]
-    assert [d.remaining for d in decisions] == [2, 1, 0, 0]
-    assert decisions[-1].retry_after_s == 1  # half a second to the next token, rounded up
-    assert decisions[0].reset_s == 1 and decisions[2].reset_s == 2
-    assert buckets.take("b").allowed  # another caller, another bucket
-    clock.now += 0.5
-    assert buckets.take("a").allowed
-    assert not buckets.take("a").allowed
-    clock.now += 100
-    assert [buckets.take("a").allowed for _ in range(4)] == [True, True, True, False]
+async def test_limiter_admits_the_burst_per_window_then_refuses() -> None:
+    limiter = Limiter(rate=2.0, burst=3)  # 3 per 2 s
+    try:
+        assert limiter.window_s == 2
+        decisions = [await limiter.take("a") for _ in range(4)]
+        assert [d.allowed for d in decisions] == [True, True, True, False]
+        assert [d.remaining for d in decisions] == [2, 1, 0, 0]
+        assert 1 <= decisions[-1].retry_after_s <= 2
+        assert all(d.reset_s >= 1 for d in decisions)
+        assert (await limiter.take("b")).allowed  # another caller, another window
+        await asyncio.sleep(2.1)  # the window moved past the first three
+        assert [(await limiter.take("a")).allowed for _ in range(4)] == [True, True, True, False]
+    finally:
+        await limiter.close()
 
 
-def test_slow_rates_give_long_retry_after() -> None:
-    buckets = TokenBuckets(rate=0.1, burst=1, clock=Clock())
-    assert buckets.take("a").allowed
-    denied = buckets.take("a")
-    assert not denied.allowed and denied.retry_after_s == 10
+async def test_slow_rates_give_long_retry_after() -> None:
+    limiter = Limiter(rate=0.1, burst=1)
+    assert (await limiter.take("a")).allowed
+    denied = await limiter.take("a")
+    assert not denied.allowed and 9 <= denied.retry_after_s <= 10
 
 
-def test_buckets_and_verified_keys_are_bounded() -> None:
-    buckets = TokenBuckets(rate=1.0, burst=1, max_buckets=2, clock=Clock())
-    for key in ("a", "b", "c"):
-        buckets.take(key)
-    assert len(buckets) == 2
+def test_verified_keys_are_bounded() -> None:
     clock = Clock()
     verified = VerifiedKeys(ttl_s=60, max_entries=2, clock=clock)
     for digest in (b"1", b"2", b"3"):

@@ -46,13 +46,33 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     # How long a request waits for a pooled connection before it is answered 503.
     db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
+    # The database URLs lead to a transaction-pooling proxy (PgBouncer pool_mode=transaction,
+    # docs/deploy.md): no statement caches, unique prepared statement names, single reads in
+    # a transaction, and no startup parameters (set statement_timeout and jit on the role).
+    db_transaction_pooler: bool = False
     # Per-statement limit for API queries; a runaway query must not hold a connection forever.
     # A query over it is answered 503 with Retry-After (db.session.outage_as_503).
     statement_timeout_ms: int = Field(default=30_000, ge=0)
-    # Token bucket per API key, per client address for anonymous requests (core/ratelimit.py);
-    # kept in each worker process, so N workers admit up to N times this. 0 disables.
+    # The same for the statements of a bulk import or an import session's commit: a 25,000-
+    # feature commit takes ~10 s on an idle 2-core machine and several times that under load,
+    # and a GIS office should not have to split a push because the server is busy.
+    import_statement_timeout_ms: int = Field(default=300_000, ge=0)
+    # Per API key, per client address for anonymous requests (core/ratelimit.py): `burst`
+    # requests per ceil(burst / rate) seconds. Kept in each process unless redis_url is set,
+    # so without Redis N workers admit up to N times this. 0 disables.
     rate_limit_per_second: float = Field(default=50.0, ge=0, allow_inf_nan=False)
     rate_limit_burst: int = Field(default=200, ge=1)
+    # Shared state of several API processes and nodes (docs/deploy.md): the rate limit and the
+    # event feed's per-key poll cap, e.g. redis://10.0.0.7:6379/0. Unset: each process alone.
+    redis_url: SecretStr | None = None
+    # Streaming replicas (docs/deploy.md, db/replicas.py), comma-separated URLs: public reads,
+    # the OGC API and reports go there unless the caller wrote within read_your_writes_seconds;
+    # a replica lagging more than replica_max_lag_seconds, or down, is skipped until it is fit
+    # again (checked every replica_check_seconds).
+    read_database_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    replica_max_lag_seconds: float = Field(default=5.0, ge=0, allow_inf_nan=False)
+    replica_check_seconds: float = Field(default=1.0, gt=0, le=60, allow_inf_nan=False)
+    read_your_writes_seconds: float = Field(default=5.0, ge=0, le=3600, allow_inf_nan=False)
     # Strict-Transport-Security max-age; set it (e.g. 31536000) only when clients reach the API
     # over TLS (a proxy in front terminates it). 0: the header is not sent.
     hsts_max_age_seconds: int = Field(default=0, ge=0)
@@ -105,11 +125,16 @@ class Settings(BaseSettings):
     # Generous: a long poll (GET /v1/events?wait=) holds its connection for up to 30 s.
     http_max_connections: int = Field(default=4096, ge=16)
     http_max_header_bytes: int = Field(default=64 * 1024, ge=1024)
+    # On SIGTERM `serve` stops accepting connections and lets the requests in flight finish
+    # for at most this long (a long poll holds up to event_feed_max_wait_seconds), then
+    # cancels what is left and exits: a rolling restart loses no request that finishes in time.
+    shutdown_timeout_seconds: float = Field(default=35.0, gt=0, le=3600, allow_inf_nan=False)
     # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed: addresses or
     # networks, comma-separated ("10.0.0.5,192.168.0.0/24"; "*" for any, only when nothing
     # but the proxy can reach the API). Empty: none, the peer address is the client.
     forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    # Long polls of one API key open at once in one API process; one more is answered 429.
+    # Long polls of one API key open at once (in this process, or over all processes sharing
+    # redis_url); one more is answered 429.
     event_feed_max_polls_per_key: int = Field(default=5, ge=1)
     # A waiting poll is woken by a notification when its organisation gets an event; it
     # looks anyway after this long (also while the listening connection is being re-opened).
@@ -140,6 +165,13 @@ class Settings(BaseSettings):
                 ipaddress.ip_network(str(item), strict=False)  # ValueError names the entry
         return value
 
+    @field_validator("read_database_urls", mode="before")
+    @classmethod
+    def _split_urls(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
     @field_validator("forwarded_allow_ips", mode="before")
     @classmethod
     def _split_proxies(cls, value: object) -> object:
@@ -165,6 +197,9 @@ class Settings(BaseSettings):
         if level not in {"CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"}:
             raise ValueError("must be one of CRITICAL, ERROR, WARNING, INFO, DEBUG")
         return level
+
+    def redis_url_value(self) -> str | None:
+        return self.redis_url.get_secret_value() if self.redis_url else None
 
     def database_url_value(self) -> str | None:
         return self.database_url.get_secret_value() if self.database_url else None

@@ -258,7 +258,17 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     offered to the app's translators first (database trouble, data the database refuses)."""
     known = _translated(request, exc)
     if known is not None:
-        log.warning("%s %s: %s (%r)", request.method, request.url.path, known.detail, exc)
+        # The error's class and SQLSTATE only: a driver's message may quote request values.
+        cause = getattr(exc, "orig", None) or exc
+        state = getattr(cause, "sqlstate", None) or ""
+        log.warning(
+            "%s %s: %s (%s %s)",
+            request.method,
+            request.url.path,
+            known.detail,
+            type(cause).__name__,
+            state,
+        )
         return app_error_response(known, instance=request.url.path)
     # Log the traceback for operators; the client gets no internals.
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)

@@ -1,10 +1,13 @@
-"""Rate limiting: a token bucket per API key, and per client address for anonymous requests.
+"""Rate limiting with the `limits` library: a moving window per API key, and per client
+address for anonymous requests, in a storage every API process of a deployment shares.
 
-The buckets live in the API process, so with `serve --workers N` a client can get up to N
-times the configured rate. That is deliberate: a shared limiter needs a shared store on
-every request, and the only one this service has is PostgreSQL, whose round trip would cost
-more than most requests it guards. The limit is a safety net against runaway clients, not an
-accounting of quotas.
+The storage is in-memory (this process only) unless ``LANDMARKET_REDIS_URL`` is set; then it
+is that Redis, so the limit holds over all workers and nodes together (with `serve --workers
+N` and memory storage a client gets up to N times its budget). A window admits ``burst``
+requests per ``ceil(burst / rate)`` seconds: the burst at once, then, on average, ``rate`` per
+second. When the storage cannot be reached (Redis away) requests are let through and a warning
+is logged at most once a minute: the limit is a safety net against runaway clients, and an
+outage of it must not become an outage of the API.
 
 Which bucket a request draws from is decided without the database: an API key's bucket is
 used once the key has been verified by authentication in this process (its SHA-256 digest is
@@ -16,29 +19,32 @@ made-up keys never buys a fresh bucket.
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import MovingWindowRateLimiter
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from landmarket.core.errors import problem_response
+from limits import RateLimitItemPerSecond
+
+log = logging.getLogger(__name__)
 
 # Probes of load balancers and orchestrators are never throttled.
 EXEMPT_PATHS = frozenset({"/healthz", "/readyz"})
 # Where authentication leaves the id of the key it verified, for the middleware to read.
 STATE_KEY = "landmarket.verified_key"
 VERIFIED_TTL_S = 60.0
-MAX_BUCKETS = 50_000
-
-
-@dataclass
-class _Bucket:
-    tokens: float
-    stamp: float
+MAX_VERIFIED = 50_000
+# Keys in a shared store are namespaced, so one Redis can serve other applications too.
+KEY_PREFIX = "landmarket:rl"
+OUTAGE_LOG_EVERY_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -46,52 +52,72 @@ class Decision:
     allowed: bool
     limit: int
     remaining: int
-    reset_s: int  # until the bucket is full again
+    reset_s: int  # until the oldest request in the window leaves it
     retry_after_s: int  # until the next request is admitted (0 when allowed)
 
 
-class TokenBuckets:
-    """Buckets of ``burst`` tokens refilled at ``rate`` per second, least recently used first
-    out when there are more than ``max_buckets`` (a dropped bucket starts full again)."""
+def open_storage(redis_url: str | None) -> Storage:
+    """Redis (through redis-py's asyncio client) when a URL is given, else this process's
+    memory. Must be called with an event loop running (memory storage schedules its
+    expiry on it)."""
+    if redis_url:
+        uri = redis_url if redis_url.startswith("async+") else f"async+{redis_url}"
+        return RedisStorage(uri, implementation="redispy", key_prefix=KEY_PREFIX)
+    return MemoryStorage()
 
-    def __init__(
-        self,
-        rate: float,
-        burst: int,
-        *,
-        max_buckets: int = MAX_BUCKETS,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
+
+class Limiter:
+    """``burst`` requests per ``ceil(burst / rate)`` seconds per key, in a shared storage."""
+
+    def __init__(self, rate: float, burst: int, redis_url: str | None = None) -> None:
         if rate <= 0 or burst < 1:
             raise ValueError("rate must be > 0 and burst >= 1")
         self.rate = rate
         self.burst = burst
-        self.max_buckets = max_buckets
-        self.clock = clock
-        # dict keeps insertion order: re-inserting on use makes the first entry the stalest.
-        self._buckets: dict[str, _Bucket] = {}
+        self.item = RateLimitItemPerSecond(burst, max(1, math.ceil(burst / rate)))
+        self.redis_url = redis_url
+        self._limiter: MovingWindowRateLimiter | None = None
+        self._storage: Storage | None = None
+        self._outage_logged = -math.inf
 
-    def __len__(self) -> int:
-        return len(self._buckets)
+    @property
+    def storage(self) -> Storage:
+        if self._storage is None:  # lazily: memory storage needs the running loop
+            self._storage = open_storage(self.redis_url)
+        return self._storage
 
-    def take(self, key: str) -> Decision:
-        now = self.clock()
-        bucket = self._buckets.pop(key, None) or _Bucket(float(self.burst), now)
-        bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.stamp) * self.rate)
-        bucket.stamp = now
-        allowed = bucket.tokens >= 1.0
-        if allowed:
-            bucket.tokens -= 1.0
-        self._buckets[key] = bucket
-        while len(self._buckets) > self.max_buckets:
-            del self._buckets[next(iter(self._buckets))]
+    @property
+    def window_s(self) -> int:
+        return int(self.item.get_expiry())
+
+    async def take(self, key: str) -> Decision:
+        if self._limiter is None:
+            self._limiter = MovingWindowRateLimiter(self.storage)
+        try:
+            allowed = await self._limiter.hit(self.item, key)
+            stats = await self._limiter.get_window_stats(self.item, key)
+        except Exception as exc:  # the shared store is away: fail open (see module doc)
+            now = time.monotonic()
+            if now - self._outage_logged >= OUTAGE_LOG_EVERY_S:
+                self._outage_logged = now
+                log.warning("rate limit storage unavailable, not limiting: %r", exc)
+            return Decision(True, self.burst, self.burst, self.window_s, 0)
+        wait = max(1, math.ceil(stats.reset_time - time.time()))
         return Decision(
             allowed=allowed,
             limit=self.burst,
-            remaining=int(bucket.tokens),
-            reset_s=math.ceil((self.burst - bucket.tokens) / self.rate),
-            retry_after_s=0 if allowed else max(1, math.ceil((1.0 - bucket.tokens) / self.rate)),
+            remaining=max(0, stats.remaining),
+            reset_s=wait,
+            retry_after_s=0 if allowed else wait,
         )
+
+    async def close(self) -> None:
+        storage, self._storage, self._limiter = self._storage, None, None
+        if isinstance(storage, RedisStorage):
+            # The library has no close; its redis-py client holds the connections.
+            client = getattr(getattr(storage, "bridge", None), "storage", None)
+            if client is not None:
+                await client.aclose()
 
 
 class VerifiedKeys:
@@ -101,7 +127,7 @@ class VerifiedKeys:
         self,
         ttl_s: float = VERIFIED_TTL_S,
         *,
-        max_entries: int = MAX_BUCKETS,
+        max_entries: int = MAX_VERIFIED,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.ttl_s = ttl_s
@@ -138,7 +164,7 @@ def bearer_token(headers: Headers) -> str | None:
     return token if scheme.lower() == "bearer" and token else None
 
 
-def rate_headers(decision: Decision, rate: float) -> dict[str, str]:
+def rate_headers(decision: Decision, window_s: int) -> dict[str, str]:
     """``RateLimit-*`` (IETF httpapi draft) and the older ``X-RateLimit-*``; Reset is in
     seconds from now in both."""
     values = {
@@ -148,8 +174,8 @@ def rate_headers(decision: Decision, rate: float) -> dict[str, str]:
     }
     headers = {f"RateLimit-{k}": v for k, v in values.items()}
     headers |= {f"X-RateLimit-{k}": v for k, v in values.items()}
-    # The quota is the burst, refilled over burst/rate seconds.
-    headers["RateLimit-Policy"] = f"{decision.limit};w={math.ceil(decision.limit / rate)}"
+    # The quota is the burst per window of ceil(burst/rate) seconds.
+    headers["RateLimit-Policy"] = f"{decision.limit};w={window_s}"
     return headers
 
 
@@ -157,10 +183,10 @@ class RateLimit:
     """ASGI middleware: 429 problem+json with Retry-After when the caller's bucket is empty,
     rate headers on every limited response."""
 
-    def __init__(self, app: ASGIApp, rate: float, burst: int) -> None:
+    def __init__(self, app: ASGIApp, limiter: Limiter) -> None:
         self.app = app
-        self.rate = rate
-        self.buckets = TokenBuckets(rate, burst)
+        self.rate = limiter.rate
+        self.limiter = limiter
         self.verified = VerifiedKeys()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -175,8 +201,8 @@ class RateLimit:
         # client itself chose, which would buy a fresh bucket per request.
         client = scope.get("client")
         bucket = f"key:{key_id}" if key_id else f"addr:{client[0] if client else 'unknown'}"
-        decision = self.buckets.take(bucket)
-        headers = rate_headers(decision, self.rate)
+        decision = await self.limiter.take(bucket)
+        headers = rate_headers(decision, self.limiter.window_s)
         if not decision.allowed:
             headers["Retry-After"] = str(decision.retry_after_s)
             response = problem_response(

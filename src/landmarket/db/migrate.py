@@ -11,6 +11,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from geoalchemy2 import alembic_helpers
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -49,6 +50,12 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
+# pg_advisory_xact_lock key held while migrating ("landmarket" in ASCII, truncated): nodes
+# started together with `serve --migrate` take turns, and those after the first find the
+# schema at head and do nothing.
+MIGRATION_LOCK = 0x6C616E646D61726B
+
+
 async def _with_connection(engine: AsyncEngine, action: Callable[[Config], None]) -> None:
     def run(sync_conn: Connection) -> None:
         cfg = alembic_config()
@@ -56,6 +63,8 @@ async def _with_connection(engine: AsyncEngine, action: Callable[[Config], None]
         action(cfg)
 
     async with engine.begin() as conn:
+        # Held until the migration's transaction ends (DDL is transactional in PostgreSQL).
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         await conn.run_sync(run)
 
 

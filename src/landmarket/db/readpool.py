@@ -38,8 +38,14 @@ class PoolClosed(Exception):
 
 
 class ReadPool:
-    def __init__(self, connect: Connect, max_size: int, timeout: float) -> None:
+    def __init__(
+        self, connect: Connect, max_size: int, timeout: float, *, in_transaction: bool = False
+    ) -> None:
         self._connect = connect
+        # Behind a transaction-pooling proxy: an unnamed statement is parsed and executed in
+        # two round trips, between which the proxy may switch server connections unless a
+        # transaction holds it.
+        self._in_transaction = in_transaction
         self._max_size = max_size
         self._timeout = timeout
         self._idle: list[asyncpg.Connection] = []
@@ -55,7 +61,11 @@ class ReadPool:
     async def fetch(self, sql: str, args: list[Any]) -> list[asyncpg.Record]:
         conn = await self._acquire()
         try:
-            rows: list[asyncpg.Record] = await conn.fetch(sql, *args)
+            if self._in_transaction:
+                async with conn.transaction(readonly=True):
+                    rows: list[asyncpg.Record] = await conn.fetch(sql, *args)
+            else:
+                rows = await conn.fetch(sql, *args)
         except BaseException:
             self._discard(conn)
             raise

@@ -99,12 +99,22 @@ def open_pool(url: str, settings: Settings) -> ReadPool:
     """The read pool; connections are opened on demand, so an unreachable database makes
     reads 503 instead of failing the start."""
     connect = connector(url, settings, APPLICATION_NAME)
-    return ReadPool(connect, settings.db_pool_size, settings.db_pool_timeout_seconds)
+    return ReadPool(
+        connect,
+        settings.db_pool_size,
+        settings.db_pool_timeout_seconds,
+        in_transaction=settings.db_transaction_pooler,
+    )
 
 
 def read_pool(request: Request) -> ReadPool:
+    """The primary's read pool, or the replica's this request was routed to (db.replicas)."""
     pool: ReadPool = request.app.state.read_pool
-    return pool
+    replicas = getattr(request.app.state, "replicas", None)
+    if replicas is None:
+        return pool
+    routed: ReadPool = replicas.pool_for(request.scope, pool)
+    return routed
 
 
 def _dead_connection(exc: BaseException) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -38,6 +39,18 @@ def redacted(url: str) -> str:
 
 
 def create_engine(url: str, settings: Settings) -> AsyncEngine:
+    args = connect_args(settings)
+    if settings.db_transaction_pooler:
+        # Behind PgBouncer in transaction mode consecutive transactions may run on different
+        # server connections, which keep the prepared statements of other clients: asyncpg's
+        # numbered names would collide and cached statements be missing. Unique names, no
+        # caches (SQLAlchemy's here, asyncpg's in connect_args).
+        url = (
+            make_url(async_url(url))
+            .update_query_dict({"prepared_statement_cache_size": "0"})
+            .render_as_string(hide_password=False)
+        )
+        args["prepared_statement_name_func"] = _statement_name
     return create_async_engine(
         async_url(url),
         pool_pre_ping=True,
@@ -47,12 +60,24 @@ def create_engine(url: str, settings: Settings) -> AsyncEngine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
         pool_timeout=settings.db_pool_timeout_seconds,
-        connect_args=connect_args(settings),
+        connect_args=args,
     )
+
+
+def _statement_name() -> str:
+    return f"__lm_{uuid.uuid4().hex}__"
 
 
 def connect_args(settings: Settings, application_name: str = "landmarket") -> dict[str, Any]:
     """asyncpg connection arguments of every API connection (``db.reads`` has its own pool)."""
+    if settings.db_transaction_pooler:
+        # A pooler passes no startup parameters but the application name (PgBouncer refuses
+        # the others): statement_timeout and jit are then the role's or database's settings.
+        return {
+            "server_settings": {"application_name": application_name},
+            "statement_cache_size": 0,
+            "timeout": 5,
+        }
     return {
         "server_settings": {
             "application_name": application_name,
@@ -229,6 +254,14 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     Declared with ``scope="function"`` below so the commit happens before the response is
     sent: a client never sees 2xx for a write that then fails to commit.
     """
+    # Reads routed to a replica (db.replicas) run there; writes in them still go to the primary.
+    replicas = getattr(request.app.state, "replicas", None)
+    routed = await replicas.session_for(request.scope) if replicas is not None else None
+    if routed is not None:
+        async with outage_as_503(), routed:
+            yield routed
+            await routed.commit()
+        return
     maker = get_sessionmaker(request)
     async with outage_as_503(), maker() as session, session.begin():
         yield session

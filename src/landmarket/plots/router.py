@@ -440,6 +440,7 @@ async def import_plots(
         repair=repair,
         max_features=request.app.state.settings.max_import_features,
         max_vertices=max_vertices,
+        statement_timeout_ms=request.app.state.settings.import_statement_timeout_ms,
     )
 
     async def run_import() -> Response:

@@ -10,7 +10,8 @@ anyway, a poll looks on its own every ``event_feed_poll_seconds``. After re-open
 waiting poll is woken once: notifications sent meanwhile are lost.
 
 ``PollGate``: at most ``event_feed_max_polls_per_key`` polls of one API key at once in this
-process; one more is a 429 with ``Retry-After``, before any database work.
+process (over all processes sharing ``LANDMARKET_REDIS_URL`` when set); one more is a 429
+with ``Retry-After``, before any database work.
 """
 
 from __future__ import annotations
@@ -21,7 +22,10 @@ import logging
 import random
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from landmarket.core.errors import TooManyRequests
 from landmarket.db.readpool import Connect
@@ -37,6 +41,10 @@ RECONNECT_MAX_S = 10.0
 KEEPALIVE_S = 15.0
 # What a client over the per-key cap is told to wait before it tries again.
 GATE_RETRY_AFTER_S = 1
+# Shared poll counters (Redis): the key prefix, and how long a counter outlives the last poll
+# that began (longer than any poll: event_feed_max_wait_seconds is at most 30).
+GATE_PREFIX = "landmarket:feed-polls:"
+SHARED_TTL_S = 120
 
 
 class FeedListener:
@@ -129,26 +137,37 @@ class FeedListener:
 
 
 class PollGate:
-    """Counts the polls of each API key in progress in this process.
+    """Counts the polls of each API key in progress: in this process, or, with a Redis URL,
+    over every process that shares that Redis (a counter per key there).
 
     Keyed by the digest of the key as presented, not by the key's row: a poll over the cap is
     refused before the key is looked up, so a flood of polls with one key costs the database
     nothing beyond the allowed ones (an unknown key is refused with 401 as soon as it has been
-    looked up, so it holds its slots only that long).
+    looked up, so it holds its slots only that long). A shared counter expires
+    ``SHARED_TTL_S`` after its last poll began, so the slots of a process killed mid-poll come
+    free again; with Redis away polls are let through (as the rate limit does).
     """
 
-    def __init__(self, per_key: int) -> None:
+    def __init__(self, per_key: int, redis_url: str | None = None) -> None:
         self.per_key = per_key
         self._open: Counter[bytes] = Counter()
+        self._redis: Redis | None = Redis.from_url(redis_url) if redis_url else None
 
-    @contextlib.contextmanager
-    def enter(self, key_digest: bytes) -> Iterator[None]:
+    def _refuse(self) -> TooManyRequests:
+        return TooManyRequests(
+            f"This API key already has {self.per_key} event feed requests open "
+            "(LANDMARKET_EVENT_FEED_MAX_POLLS_PER_KEY); continue with one at a time",
+            headers={"Retry-After": str(GATE_RETRY_AFTER_S)},
+        )
+
+    @contextlib.asynccontextmanager
+    async def enter(self, key_digest: bytes) -> AsyncIterator[None]:
+        if self._redis is not None:
+            async with self._shared(self._redis, key_digest):
+                yield
+            return
         if self._open[key_digest] >= self.per_key:
-            raise TooManyRequests(
-                f"This API key already has {self.per_key} event feed requests open "
-                "(LANDMARKET_EVENT_FEED_MAX_POLLS_PER_KEY); continue with one at a time",
-                headers={"Retry-After": str(GATE_RETRY_AFTER_S)},
-            )
+            raise self._refuse()
         self._open[key_digest] += 1
         try:
             yield
@@ -157,8 +176,32 @@ class PollGate:
             if self._open[key_digest] <= 0:
                 del self._open[key_digest]
 
+    @contextlib.asynccontextmanager
+    async def _shared(self, redis: Redis, key_digest: bytes) -> AsyncIterator[None]:
+        name = f"{GATE_PREFIX}{key_digest.hex()}"
+        try:
+            async with redis.pipeline(transaction=True) as pipe:
+                pipe.incr(name)
+                pipe.expire(name, SHARED_TTL_S)
+                counted, _ = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            log.warning("event feed poll cap: Redis unavailable, not counting: %r", exc)
+            yield
+            return
+        try:
+            if int(counted) > self.per_key:
+                raise self._refuse()
+            yield
+        finally:
+            with contextlib.suppress(RedisError, OSError):
+                await redis.decr(name)
+
     def open_polls(self) -> int:
         return sum(self._open.values())
+
+    async def close(self) -> None:
+        if self._redis is not None:
+            await self._redis.aclose()
 
 
 async def woken_within(woken: asyncio.Event, seconds: float) -> bool:

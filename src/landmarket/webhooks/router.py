@@ -185,16 +185,15 @@ async def list_events(
     gate: PollGate = request.app.state.feed_gate
     # The cap first: a flood of polls with one key is refused before it reaches the database.
     # Not the Principal dependency: that would hold a pooled connection for the whole wait.
-    with gate.enter(keys.digest(secret)):
-        async with outage_as_503():
-            return await service.feed(
-                maker,
-                secret,
-                after=after,
-                wait=wait,
-                limit=limit,
-                max_wait=settings.event_feed_max_wait_seconds,
-                listener=request.app.state.feed_listener,
-                poll_seconds=settings.event_feed_poll_seconds,
-                verified=lambda principal: mark_verified(request, principal.key_id),
-            )
+    async with gate.enter(keys.digest(secret)), outage_as_503():
+        return await service.feed(
+            maker,
+            secret,
+            after=after,
+            wait=wait,
+            limit=limit,
+            max_wait=settings.event_feed_max_wait_seconds,
+            listener=request.app.state.feed_listener,
+            poll_seconds=settings.event_feed_poll_seconds,
+            verified=lambda principal: mark_verified(request, principal.key_id),
+        )

@@ -37,6 +37,7 @@ def _limits(request: Request) -> sessions.SessionLimits:
         max_session_features=settings.max_import_session_features,
         ttl=timedelta(seconds=settings.import_session_ttl_seconds),
         max_vertices=settings.max_geometry_vertices,
+        statement_timeout_ms=settings.import_statement_timeout_ms,
     )
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -72,6 +73,9 @@ class ImportOptions:
     # Refuse (409) features that would change a plot edited by other means since the last
     # import wrote it, instead of overwriting the edit.
     detect_conflicts: bool = False
+    # Per-statement limit inside the import (LANDMARKET_IMPORT_STATEMENT_TIMEOUT_MS; None: the
+    # connection's own, LANDMARKET_STATEMENT_TIMEOUT_MS).
+    statement_timeout_ms: int | None = None
 
 
 @dataclass
@@ -310,6 +314,10 @@ async def import_plots(
     for ags in body.municipalities:
         if not may_write(principal, ags):
             raise Forbidden(f"This key may not prune plots of municipality {ags}")
+    if options.statement_timeout_ms is not None:
+        # set_config(..., is_local => true) is SET LOCAL with a bound value: this transaction only.
+        limit = str(options.statement_timeout_ms)
+        await session.execute(select(func.set_config("statement_timeout", limit, True)))
     try:
         async with session.begin_nested():
             report = await _import(session, principal, body, options)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StrictBool, StrictInt, field_validator
+from pydantic import Field, StrictBool, field_validator
 
-from landmarket.core.schemas import JSON_NUMBER, ApiModel, ReadModel
-from landmarket.plots.imports.schemas import ImportMode
+from landmarket.core.schemas import ApiModel, Integer, ReadModel, Text
+from landmarket.plots.imports.schemas import Coordinate, ImportMode
 from landmarket.plots.schemas import Ags, ExternalId, PlotAttributes
 
 # A property name, documented as an enum so clients (and fuzzers) know the valid ones.
@@ -78,9 +78,9 @@ class BatchUpload(ApiModel):
     type: Literal["FeatureCollection"]
     features: list[dict[str, Any]] = Field(description="Plot Features, as for `/v1/plot-imports`")
     # GIS exports often carry these; they are accepted and ignored.
-    name: str | None = None
+    name: Annotated[str, Text(max_length=1000)] | None = None
     crs: dict[str, Any] | None = None
-    bbox: list[Annotated[float, JSON_NUMBER]] | None = None
+    bbox: list[Coordinate] | None = None
 
 
 class BatchRead(ReadModel):
@@ -90,9 +90,8 @@ class BatchRead(ReadModel):
 
 
 class SessionCommit(ApiModel):
-    batches: StrictInt | None = Field(
+    batches: Annotated[int, Integer(ge=0, le=1_000_001)] | None = Field(
         default=None,
-        ge=0,
         description="How many batches the client sent (sequence numbers 0 to n-1); the commit "
         "is refused (409, naming the missing ones) unless all of them arrived",
     )

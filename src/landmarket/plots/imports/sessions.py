@@ -43,6 +43,7 @@ class SessionLimits:
     max_session_features: int
     ttl: timedelta
     max_vertices: int
+    statement_timeout_ms: int | None = None
 
 
 def _expiry(limits: SessionLimits) -> datetime:
@@ -232,6 +233,7 @@ async def commit_session(
             max_vertices=limits.max_vertices,
             fields=None if options.merge is None else frozenset(options.merge),
             detect_conflicts=not options.force,
+            statement_timeout_ms=limits.statement_timeout_ms,
         ),
     )
     if not dry_run:
