@@ -298,3 +298,40 @@ async def test_a_plot_edited_elsewhere_since_the_last_push_is_a_conflict(
     for f in features:
         f["properties"]["price_eur_per_m2"] = 55
     assert (await _push(client, world.frankfurt, features)).json()["updated"] == 3
+
+
+async def test_merge_without_a_title_updates_existing_plots_and_refuses_only_new_ones(
+    client: httpx.AsyncClient, world: World, session: AsyncSession
+) -> None:
+    features = [small(i) for i in range(3)]
+    for f in features:
+        f["properties"] |= {"category": "brownfield", "broadband_mbps": 50}
+    assert (await _push(client, world.frankfurt, features)).json()["created"] == 3
+
+    # Only two mapped properties, no title: existing plots change them and keep the rest.
+    merged = [small(i) for i in range(3)]
+    for f in merged:
+        del f["properties"]["title"]
+        f["properties"] |= {"available_from": "2027-03-01", "broadband_mbps": 1000}
+    fields = ["available_from", "broadband_mbps"]
+    response = await _push(client, world.frankfurt, merged, merge=fields)
+    assert response.status_code == 200, response.text
+    assert response.json()["updated"] == 3
+    rows = (await session.execute(select(Plot).order_by(Plot.external_id))).scalars().all()
+    assert [(p.title, p.category.value, p.broadband_mbps, str(p.available_from)) for p in rows] == [
+        (f"Plot {i}", "brownfield", 1000, "2027-03-01") for i in range(3)
+    ]
+
+    # A feature for a plot that does not exist yet still needs the title: refused per feature.
+    new = small(3)
+    del new["properties"]["title"]
+    response = await _push(client, world.frankfurt, [*merged, new], merge=fields, mode="partial")
+    report = response.json()
+    assert (report["failed"], report["created"]) == (1, 0), response.text
+    (error,) = report["errors"]
+    assert error["index"] == 3 and error["pointer"] == "/features/3/properties/title"
+    assert "new plot" in error["detail"]
+    # An explicit null is still refused; atomic: nothing written.
+    merged[0]["properties"]["title"] = None
+    bad = await _push(client, world.frankfurt, merged, merge=fields)
+    assert "/features/0/properties/title" in str(assert_problem(bad, 422)["errors"])

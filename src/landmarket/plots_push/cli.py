@@ -157,6 +157,14 @@ def push_command(
         Path | None,
         typer.Option("--errors", help="Write the refused rows with an error column (CSV)"),
     ] = None,
+    state_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--state",
+            help="Where an interrupted push records its open session, so running it again "
+            "resumes it (default: FILE.push-state.json beside the file)",
+        ),
+    ] = None,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds per request")] = 300.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
 ) -> None:
@@ -190,6 +198,7 @@ def push_command(
             ),
             merge=merge,
             errors_file=errors_file,
+            state_file=state_file or file.with_name(file.name + ".push-state.json"),
             timeout=timeout,
             as_json=as_json,
         )
@@ -200,8 +209,10 @@ def push_command(
     except api.Unreachable as exc:
         message = (
             f"error: the API could not be reached or failed: {exc}. Nothing is written unless "
-            "the commit went through before the connection dropped; pushing the file again is "
-            "safe (what was written is then reported unchanged)"
+            "the commit went through before the connection dropped. Run the same push again: "
+            "it resumes the open session (sending only the batches the API has not "
+            "acknowledged), or, if that is gone, starts afresh (what was written is then "
+            "reported unchanged)"
         )
         code = _fail(message, EXIT_UNREACHABLE, as_json)
     except KeyboardInterrupt:
@@ -224,6 +235,7 @@ def _run(
     options: api.PushOptions,
     merge: bool,
     errors_file: Path | None,
+    state_file: Path | None,
     timeout: float,
     as_json: bool,
 ) -> int:
@@ -234,8 +246,11 @@ def _run(
     table = read_table(file, mapping)
     for note in table.notes:
         _say(note)
-    converted = convert(table, mapping, from_renames(_renames(renames)), approximate_ok=True)
-    if merge or mapping.merge:
+    merging = merge or mapping.merge
+    converted = convert(
+        table, mapping, from_renames(_renames(renames)), approximate_ok=True, merge=merging
+    )
+    if merging:
         # The geometry is always sent, and with it whether it is approximate.
         pushed = {t for t in converted.rules if t not in ("external_id", "municipality_ags")}
         options = replace(options, merge=tuple(sorted(pushed | {"geometry_precision"})))
@@ -254,6 +269,7 @@ def _run(
                 options,
                 keep=_keep(table, converted),
                 validate_only=refused_here,
+                state_file=state_file,
             )
         merge_report(result, report, table, converted, written=written)
     if errors_file is not None:

@@ -9,9 +9,12 @@ idempotent on the server, so a retry never writes twice. What still fails is ``U
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -130,10 +133,92 @@ class SessionClient:
             return {"errors": errors}  # atomic, with failures: nothing was written
         raise self._refused(response)
 
+    @property
+    def target(self) -> str:
+        """What a resumed session must have been opened against: the API and the CRS."""
+        return f"{self._base} {self._headers['Content-Crs']}"
+
+    def state(self, sid: str) -> dict[str, Any] | None:
+        """The session as the server has it; None when it is gone (aborted, expired, unknown)."""
+        response = self._request("GET", f"{self._base}/{sid}")
+        if response.status_code in (404, 422):
+            return None
+        if response.status_code != 200:
+            raise self._refused(response)
+        body: dict[str, Any] = response.json()
+        return body
+
     def abort(self, sid: str) -> None:
         """Best effort: an abandoned session expires on the server anyway."""
         with contextlib.suppress(httpx.HTTPError):
             self._client.delete(f"{self._base}/{sid}", headers=self._headers)
+
+
+def _digest(batch: Sequence[dict[str, Any]]) -> str:
+    text = json.dumps(list(batch), separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class ResumeState:
+    """The open session of a push and the batches the server acknowledged, in a small JSON
+    file, so a rerun after a dropped connection continues the session instead of starting
+    over. It is valid only for the same API, CRS and options (``fingerprint``); each batch is
+    skipped only when its content hash is the one acknowledged."""
+
+    def __init__(self, path: Path | None, fingerprint: str) -> None:
+        self.path = path
+        self.fingerprint = fingerprint
+        self.sid: str | None = None
+        self.acknowledged: dict[int, str] = {}
+
+    def load(self) -> None:
+        if self.path is None or not self.path.exists():
+            return
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            if data.get("fingerprint") == self.fingerprint:
+                self.sid = str(data["session"])
+                self.acknowledged = {int(k): str(v) for k, v in data["batches"].items()}
+        except (ValueError, KeyError, TypeError, AttributeError, OSError):
+            pass  # unreadable: start afresh (the old session expires on the server)
+
+    def save(self) -> None:
+        if self.path is None or self.sid is None:
+            return
+        data = {
+            "fingerprint": self.fingerprint,
+            "session": self.sid,
+            "batches": {str(k): v for k, v in sorted(self.acknowledged.items())},
+        }
+        temporary = self.path.with_name(self.path.name + ".tmp")
+        # A directory we may not write to costs only the resume, not the push.
+        with contextlib.suppress(OSError):
+            temporary.write_text(json.dumps(data), encoding="utf-8")
+            temporary.replace(self.path)  # never a half-written state file
+
+    def clear(self) -> None:
+        self.sid, self.acknowledged = None, {}
+        if self.path is not None:
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+
+
+def _resumable(client: SessionClient, state: ResumeState, digests: list[str]) -> set[int]:
+    """The batches of the saved session that need not be sent again; empty (and a cleared
+    state) when there is no open session to continue or the file changed under it."""
+    if state.sid is None:
+        return set()
+    remote = client.state(state.sid)
+    received = set(remote.get("batches") or []) if remote else set()
+    changed = any(
+        seq >= len(digests) or digests[seq] != digest for seq, digest in state.acknowledged.items()
+    )
+    if remote is None or remote.get("state") != "open" or changed:
+        if remote is not None and remote.get("state") == "open":
+            client.abort(state.sid)  # the file changed: its batches are not this push's
+        state.clear()
+        return set()
+    return {seq for seq in state.acknowledged if seq in received}
 
 
 def send(
@@ -144,24 +229,50 @@ def send(
     keep: Sequence[str],
     validate_only: bool,
     advance: Callable[[str, int], None] = lambda stage, n: None,
+    state_file: Path | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Upload and commit; returns the server's report and whether anything was written.
 
     ``validate_only``: the rows the client refused make an atomic push fail, but the server
     still checks the others (a dry-run commit), so one run names every problem.
+
+    ``state_file``: when the API cannot be reached (``Unreachable``), the session is left open
+    and recorded there; the same push run again continues it, sending only the batches the
+    server has not acknowledged. Any other outcome ends the session and removes the file.
     """
-    sid = client.open(options, keep)
+    size = options.batch_size
+    batches = [list(features[s : s + size]) for s in range(0, len(features), size)]
+    digests = [_digest(b) for b in batches]
+    settings = {**asdict(options), "mode": options.mode.value, "keep": sorted(keep)}
+    settings |= {"validate_only": validate_only, "target": client.target}
+    fingerprint = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+    state = ResumeState(state_file, fingerprint)
+    state.load()
+    done = _resumable(client, state, digests)
+    if state.sid is None:
+        state.sid = client.open(options, keep)
+        state.save()
+    sid = state.sid
     committed = False
     try:
-        size = options.batch_size
-        batches = [list(features[s : s + size]) for s in range(0, len(features), size)]
         for seq, batch in enumerate(batches):
-            client.upload(sid, seq, batch)
+            if seq not in done:
+                client.upload(sid, seq, batch)
+                state.acknowledged[seq] = digests[seq]
+                state.save()
             advance("uploading", len(batch))
         dry = options.dry_run or validate_only
         report = client.commit(sid, len(batches), dry_run=dry)
         committed = not dry and "created" in report
-        return report, committed
-    finally:
-        if not committed:
+    except Unreachable:
+        if state.path is None:
             client.abort(sid)
+        raise  # the session stays open for a rerun (it expires on the server if none comes)
+    except BaseException:
+        client.abort(sid)
+        state.clear()
+        raise
+    if not committed:
+        client.abort(sid)
+    state.clear()
+    return report, committed

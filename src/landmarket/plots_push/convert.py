@@ -181,6 +181,7 @@ def convert(
     renames: dict[str, Rule],
     *,
     approximate_ok: bool,
+    merge: bool = False,
     progress: Callable[[int], None] = lambda n: None,
 ) -> Converted:
     rules = resolve_rules(table, mapping, renames)
@@ -189,7 +190,9 @@ def convert(
             raise LookupError(
                 f"no column {rule.source!r} (for {rule.target}); columns: {', '.join(table.fields)}"
             )
-    if "title" not in rules:
+    # A merge of a few columns may leave the title out: existing plots keep theirs, and the
+    # API refuses it per row for plots that do not exist yet.
+    if "title" not in rules and not merge:
         raise LookupError(
             "no column for the plot's title: name it with --map COLUMN=title or in the "
             f"mapping file ([fields.title]); columns: {', '.join(table.fields)}"

@@ -72,6 +72,9 @@ def _server_failure(entry: dict[str, Any], table: Table, converted: Converted) -
         target = match.group(3)
         column = converted.source_of(target)
         value = row.get(column)
+        if target not in converted.rules and target != "municipality_ags":
+            # A property no column feeds (a merge without the title): say how to give it.
+            column = f"{target} (no column: --map COLUMN={target} or [fields.{target}])"
         if target == "municipality_ags" and column == target and "municipality_ags" not in row:
             column = "municipality (--municipality or derived from the geometry)"
             value = converted.features[sent]["properties"].get("municipality_ags")

@@ -199,13 +199,19 @@ def _written(fields: frozenset[str] | None) -> tuple[str, ...]:
     return ATTRIBUTES if fields is None else tuple(n for n in ATTRIBUTES if n in fields)
 
 
+def _staged(name: str) -> ColumnElement[Any]:
+    """The value a feature gives a property. A required property (NOT NULL) is staged NULL only
+    when a merge left it out (new plots without it are refused before writing): keep the stored
+    value."""
+    column = Plot.__table__.c[name]
+    return staging.c[name] if column.nullable else func.coalesce(staging.c[name], column)
+
+
 def _changed(fields: frozenset[str] | None = None) -> ColumnElement[bool]:
     """Anything a PUT of the same feature would change (so identical features stay as they are);
     in a merge, anything among ``fields`` and the geometry."""
     status_changed = and_(staging.c.status.is_not(None), staging.c.status != Plot.status)
-    attribute_changed = [
-        Plot.__table__.c[n].is_distinct_from(staging.c[n]) for n in _written(fields)
-    ]
+    attribute_changed = [Plot.__table__.c[n].is_distinct_from(_staged(n)) for n in _written(fields)]
     return or_(*attribute_changed, status_changed, _geometry_changed())
 
 
@@ -292,7 +298,7 @@ async def update_changed(
 ) -> list[uuid.UUID]:
     """Replace every staged plot that differs from its stored row (in a merge: only
     ``fields`` and the geometry); one event each."""
-    values: dict[str, Any] = {n: staging.c[n] for n in _written(fields)}
+    values: dict[str, Any] = {n: _staged(n) for n in _written(fields)}
     values |= _new_status_values()
     values |= {
         # Only a changed geometry is written, so unchanged ones keep their exact bytes.

@@ -5,11 +5,11 @@ from __future__ import annotations
 import enum
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, create_model, field_validator
 
 from landmarket.core.errors import FieldError
 from landmarket.core.schemas import ApiModel, ReadModel, Text
-from landmarket.plots.schemas import Ags, ExternalId, GeometryIn, PlotProperties
+from landmarket.plots.schemas import Ags, ExternalId, GeometryIn, PlotAttributes, PlotProperties
 
 # A bbox member is ignored; beyond this it lies outside every supported CRS.
 Coordinate = Annotated[float, Field(ge=-1e8, le=1e8)]
@@ -29,6 +29,44 @@ class PlotImportFeature(ApiModel):
     # GIS exports often carry a feature id and a bbox; the plot is named by external_id.
     id: Annotated[str, Text(max_length=1000)] | int | None = None
     bbox: list[Coordinate] | None = None
+
+
+# Properties a new plot needs (title): a merge may leave them out for plots that exist.
+REQUIRED_FOR_NEW: tuple[str, ...] = tuple(
+    n for n, f in PlotAttributes.model_fields.items() if f.is_required()
+)
+
+
+def _not_null(value: object) -> object:
+    # Runs only for a value that was sent: an explicit null of a required property.
+    if value is None:
+        raise ValueError("may not be null")
+    return value
+
+
+# PlotProperties with every REQUIRED_FOR_NEW property optional (absent = not sent; the
+# service refuses it for a new plot and keeps the stored value of an existing one). Derived
+# from PlotAttributes so a property made required later is covered without a change here.
+def _optional(annotation: Any, metadata: list[Any]) -> Any:
+    """The same type and constraints, or absent."""
+    return (Annotated[(annotation, *metadata)] if metadata else annotation) | None
+
+
+_OPTIONAL: dict[str, Any] = {
+    n: (_optional(f.annotation, f.metadata), None)
+    for n, f in PlotAttributes.model_fields.items()
+    if f.is_required()
+}
+_VALIDATORS: dict[str, Any] = {"not_null": field_validator(*REQUIRED_FOR_NEW)(_not_null)}
+PlotMergeProperties: type[PlotProperties] = create_model(
+    "PlotMergeProperties", __base__=PlotProperties, __validators__=_VALIDATORS, **_OPTIONAL
+)
+
+
+class PlotMergeFeature(PlotImportFeature):
+    """A feature of a merge: required properties may be left out for existing plots."""
+
+    properties: PlotMergeProperties
 
 
 class PlotImport(ApiModel):

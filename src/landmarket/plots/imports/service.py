@@ -42,12 +42,14 @@ from landmarket.plots.geometry import (
 )
 from landmarket.plots.imports import repository as repo
 from landmarket.plots.imports.schemas import (
+    REQUIRED_FOR_NEW,
     FeatureFailure,
     FeatureRepaired,
     ImportMode,
     PlotImport,
     PlotImportFeature,
     PlotImportReport,
+    PlotMergeFeature,
 )
 from landmarket.plots.policy import (
     INITIAL_STATUSES,
@@ -137,12 +139,16 @@ def _check_features(
     principal: AuthPrincipal, body: PlotImport, options: ImportOptions, run: _Run
 ) -> None:
     crs = options.crs
+    # In a merge, a property a new plot needs (the title) may be left out: whether the plot
+    # exists is known only after placement (its municipality may come from the geometry), so
+    # _check_statuses refuses it then, for new plots only.
+    model = PlotImportFeature if options.fields is None else PlotMergeFeature
     for i, raw in enumerate(body.features):
         ext = _readable_external_id(raw)
         if ext is not None:
             run.external_ids[i] = ext
         try:
-            feature = PlotImportFeature.model_validate(raw)
+            feature = model.model_validate(raw)
         except ValidationError as exc:
             for error in validation_errors(exc.errors(include_input=False)):
                 run.fail(i, f"/features/{i}{error.pointer}", error.detail)
@@ -242,6 +248,17 @@ async def _check_statuses(session: AsyncSession, run: _Run) -> int:
         wanted = run.staged[i].status
         pointer = f"/features/{i}/properties/status"
         if i not in current:
+            absent = [n for n in REQUIRED_FOR_NEW if getattr(run.staged[i], n) is None]
+            for name in absent:
+                run.fail(
+                    i,
+                    f"/features/{i}/properties/{name}",
+                    f"required for a new plot: no plot with this external_id exists yet in "
+                    f"{run.placed[i].municipality_ags} (a merge may leave {name} out only for "
+                    "existing plots)",
+                )
+            if absent:
+                continue
             if wanted is not None and wanted not in INITIAL_STATUSES:
                 run.fail(i, pointer, f"a new plot starts as draft or published, not {wanted}")
             continue
