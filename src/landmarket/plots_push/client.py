@@ -4,6 +4,8 @@ Network trouble (connection refused or dropped, timeouts, 502/503/504) is retrie
 times: re-sending a batch under its sequence number and re-sending the commit are both
 idempotent on the server, so a retry never writes twice. What still fails is ``Unreachable``
 (exit status 3); a request the API refuses as a whole is ``Refused`` (exit status 2).
+After ``Unreachable`` the session stays open and a state file records it, so running the same
+push again resumes it (``ResumeState``).
 """
 
 from __future__ import annotations
