@@ -29,8 +29,8 @@ from landmarket.plots.router import router as plots_router
 from landmarket.privacy.router import admin_router as privacy_admin_router
 from landmarket.reports.router import router as reports_router
 from landmarket.requirements.router import router as requirements_router
-from landmarket.webhooks.feed_listener import FEED_APPLICATION_NAME, FeedListener, PollGate
 from landmarket.web import install_web
+from landmarket.webhooks.feed_listener import FEED_APPLICATION_NAME, FeedListener, PollGate
 from landmarket.webhooks.router import router as webhooks_router
 
 DESCRIPTION = """

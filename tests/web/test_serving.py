@@ -37,19 +37,17 @@ def dist(tmp_path: Path) -> Path:
     return tmp_path
 
 
-async def test_root_without_a_build_says_how_to_build_it(
-    database_url: str, tmp_path: Path
-) -> None:
-    async with app_with(database_url, web_dist_dir=tmp_path / "none") as app:
-        async with client_of(app) as client:
-            for path in ("/", "/docs", "/redoc"):
-                page = await client.get(path)
-                assert page.status_code == 503, path
-                assert "npm run build" in page.text and "make run" in page.text
-                assert _csp(page)["default-src"] == "'none'"
-            # The API is unaffected, and /assets is a plain 404 problem.
-            assert (await client.get("/v1/regions")).status_code == 200
-            assert_problem(await client.get("/assets/index-abc123.js"), 404)
+async def test_root_without_a_build_says_how_to_build_it(database_url: str, tmp_path: Path) -> None:
+    nowhere = tmp_path / "none"
+    async with app_with(database_url, web_dist_dir=nowhere) as app, client_of(app) as client:
+        for path in ("/", "/docs", "/redoc"):
+            page = await client.get(path)
+            assert page.status_code == 503, path
+            assert "npm run build" in page.text and "make run" in page.text
+            assert _csp(page)["default-src"] == "'none'"
+        # The API is unaffected, and /assets is a plain 404 problem.
+        assert (await client.get("/v1/regions")).status_code == 200
+        assert_problem(await client.get("/assets/index-abc123.js"), 404)
 
 
 async def test_the_app_is_served_at_root_under_a_strict_policy(

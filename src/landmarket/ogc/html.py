@@ -35,7 +35,8 @@ if (typeof L !== 'undefined') {
   const data = JSON.parse(document.getElementById('features').textContent);
   const map = L.map('map');
   const layer = L.geoJSON(data).addTo(map);
-  if (layer.getBounds().isValid()) map.fitBounds(layer.getBounds()); else map.setView([50.1, 8.7], 9);
+  if (layer.getBounds().isValid()) map.fitBounds(layer.getBounds());
+  else map.setView([50.1, 8.7], 9);
 }
 """
 _MAP = '<div id="map"></div><script type="application/json" id="features">{data}</script>'
