@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+import httpx
+
 from playwright.async_api import Browser, Page, Request, expect
 
 from tests.browser.conftest import SCREENSHOTS, Site
@@ -118,3 +120,39 @@ async def test_sign_in_keeps_the_key_in_session_storage_only(browser: Browser, s
     assert foreign == [], foreign
     # Only the refused key's 401 (the response and the browser's console line about it).
     assert [e for e in errors if "401" not in e] == [], errors
+
+
+async def test_plot_details_by_link_and_by_click(browser: Browser, site: Site) -> None:
+    plots = httpx.get(f"{site.base}/ogc/collections/plots/items?f=json&limit=1", timeout=10)
+    plot = plots.json()["features"][0]
+    page, foreign, errors = await _open(browser, site)
+    # A shared link opens the map on that plot with its details.
+    await page.goto(f"{site.base}/#/plots/{plot['id']}")
+    await _map_rendered(page)
+    panel = page.locator(".plot-detail")
+    await expect(panel.get_by_role("heading", level=2)).to_have_text(plot["properties"]["title"])
+    area = plot["properties"]["area_m2"]
+    shown = f"{area / 10_000:.2f}".replace(".", ",") + " ha" if area >= 10_000 else " m²"
+    await expect(panel).to_contain_text(shown)  # German number format
+    link = panel.get_by_role("link", name="Als OGC-Feature öffnen")
+    await expect(link).to_have_attribute("href", f"/ogc/collections/plots/items/{plot['id']}")
+    await page.wait_for_timeout(500)
+    await page.screenshot(path=SCREENSHOTS / "plot-detail-de.png")
+
+    # Closed, then the same plot clicked on the map (the link centred it).
+    await panel.get_by_role("button", name="Schließen").click()
+    await expect(panel).to_have_count(0)
+    box = await page.locator("#map canvas").bounding_box()
+    assert box is not None
+    await page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    await expect(panel.get_by_role("heading", level=2)).to_have_text(plot["properties"]["title"])
+    assert page.url.endswith(f"#/plots/{plot['id']}")
+
+    # The OGC feature page it links to works offline too.
+    await link.click()
+    await expect(page.locator("h1")).to_be_visible()
+    await expect(page.locator("#map.leaflet-container")).to_be_visible()
+    await page.screenshot(path=SCREENSHOTS / "ogc-feature.png")
+
+    assert foreign == [], foreign
+    assert errors == [], errors

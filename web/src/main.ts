@@ -9,10 +9,17 @@ import { openSignIn } from "./views/signin";
 import type { View } from "./views/view";
 
 // Hash routes: the server serves one page at /, and nothing of the state goes to the server.
-const ROUTES: Record<string, () => View> = {
-  "#/": () => new PublicMapView(),
+// "#/plots/<id>" is the map with that plot's details open (a link one can share).
+const ROUTES: Record<string, (param: string | null) => View> = {
+  "#/": (plot) => new PublicMapView(plot),
   "#/my-plots": () => new MyPlotsView(),
 };
+
+function parse(hash: string): [string, string | null] {
+  const plot = /^#\/plots\/([0-9a-fA-F-]{36})$/.exec(hash);
+  if (plot) return ["#/", plot[1] ?? null];
+  return [hash in ROUTES ? hash : "#/", null];
+}
 
 const app = document.getElementById("app") as HTMLElement;
 const header = h("header", { class: "top" });
@@ -58,12 +65,15 @@ function renderHeader(): void {
 }
 
 function navigate(): void {
-  const next = location.hash in ROUTES ? location.hash : "#/";
-  if (next === route && view) return;
+  const [next, param] = parse(location.hash);
+  if (next === route && view) {
+    view.update?.(param); // same view, other plot: the map stays
+    return;
+  }
   view?.destroy();
   clear(main);
   route = next;
-  view = (ROUTES[next] ?? ROUTES["#/"]!)();
+  view = (ROUTES[next] ?? ROUTES["#/"]!)(param);
   view.mount(main);
   renderHeader();
 }

@@ -12,6 +12,8 @@ export interface PlotMap {
   map: Map;
   setPlotFilter(filter: FilterSpecification | null): void;
   select(id: string | null): void;
+  /** Selects plot `id` and fits the map to its geometry. */
+  showPlot(id: string, geometry: GeoJSON.Geometry | null): void;
   municipalities(): Promise<{ ags: string; name: string }[]>;
 }
 
@@ -74,6 +76,16 @@ export function createPlotMap(container: HTMLElement, onSelect: (id: string | nu
       for (const layer of PLOT_LAYERS) map.setFilter(layer, filter);
     },
     select,
+    showPlot(id, geometry) {
+      const box = bounds([geometry]);
+      const go = (): void => {
+        if (box) map.fitBounds(box, { padding: 80, maxZoom: 16, animate: false });
+        select(id);
+      };
+      if (map.loaded()) go();
+      // Before the style has loaded, after the boundaries' own fitBounds.
+      else void boundaries.finally(go);
+    },
     municipalities: () => boundaries,
   };
 }

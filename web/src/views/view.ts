@@ -3,4 +3,6 @@ export interface View {
   mount(root: HTMLElement): void;
   relabel(): void;
   destroy(): void;
+  /** The route's parameter changed (e.g. another plot's link) while the view stays. */
+  update?(param: string | null): void;
 }

@@ -23,7 +23,11 @@ function enumText(table: Record<string, MessageKey>, value: string | null | unde
 }
 
 /** The detail panel's content for `plot` in the current language. */
-export function detailPanel(plot: PlotDetail, onClose: () => void): HTMLElement {
+export function detailPanel(
+  plot: PlotDetail,
+  municipalityName: (ags: string) => string,
+  onClose: () => void,
+): HTMLElement {
   const p = plot.properties;
   const rows: [MessageKey, string][] = [
     ["plot.area", formatArea(p.area_m2)],
@@ -34,7 +38,7 @@ export function detailPanel(plot: PlotDetail, onClose: () => void): HTMLElement 
     ["plot.fibre", p.fibre_available ? t("yes") : t("no")],
     ["plot.rail", p.rail_siding ? t("yes") : t("no")],
     ["plot.availableFrom", p.available_from ? formatDate(p.available_from) : t("unknown")],
-    ["plot.municipality", p.municipality_ags],
+    ["plot.municipality", municipalityName(p.municipality_ags)],
   ];
   if (p.status) rows.push(["plot.status", enumText(STATUS, p.status)]);
   if (p.updated_at) rows.push(["plot.updated", formatDate(p.updated_at)]);

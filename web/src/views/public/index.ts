@@ -17,11 +17,17 @@ export class PublicMapView implements View {
   private readonly panel = h("section", { class: "panel", "aria-live": "polite" });
   private readonly mapEl = h("div", { class: "map", id: "map" });
 
+  constructor(private readonly initialPlot: string | null = null) {}
+
   mount(root: HTMLElement): void {
     root.append(h("div", { class: "public-map" }, this.side, this.mapEl, this.panel));
     this.relabel();
     try {
-      this.plotMap = createPlotMap(this.mapEl, (id) => void this.show(id));
+      this.plotMap = createPlotMap(this.mapEl, (id) => {
+        // The address names the open plot without a navigation (the map stays as it is).
+        history.replaceState(null, "", id ? `#/plots/${id}` : "#/");
+        void this.show(id);
+      });
     } catch {
       // No WebGL: say so instead of a blank area.
       this.mapEl.append(h("p", { class: "notice" }, t("map.unsupported")));
@@ -32,8 +38,14 @@ export class PublicMapView implements View {
       .then((list) => {
         this.municipalities = [...list].sort((a, b) => a.name.localeCompare(b.name));
         this.renderFilters();
+        this.renderPanel(); // the open plot's municipality by name
       })
       .catch((error: unknown) => this.fail(error));
+    if (this.initialPlot) void this.show(this.initialPlot, true);
+  }
+
+  update(param: string | null): void {
+    void this.show(param, true);
   }
 
   relabel(): void {
@@ -63,13 +75,16 @@ export class PublicMapView implements View {
     if (this.message) {
       this.panel.append(h("p", { class: "notice", role: "alert" }, this.message));
     } else if (this.plot) {
-      this.panel.append(detailPanel(this.plot, () => void this.show(null)));
+      const name = (ags: string): string =>
+        this.municipalities.find((m) => m.ags === ags)?.name ?? ags;
+      this.panel.append(detailPanel(this.plot, name, () => void this.show(null)));
     } else {
       this.panel.append(h("p", { class: "hint" }, t("map.hint")));
     }
   }
 
-  private async show(id: string | null): Promise<void> {
+  /** Opens the details of plot `id` (none: closes them); `fly`: and brings it into view. */
+  private async show(id: string | null, fly = false): Promise<void> {
     this.message = null;
     this.plot = null;
     if (id === null) {
@@ -82,6 +97,7 @@ export class PublicMapView implements View {
     try {
       this.plot = await loadPlot(id);
       if (!this.plot) this.message = t("plot.notFound");
+      else if (fly) this.plotMap?.showPlot(id, this.plot.geometry);
     } catch (error) {
       this.fail(error);
       return;
