@@ -7,7 +7,6 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import httpx
-
 from playwright.async_api import Browser, Page, Request, expect
 
 from tests.browser.conftest import SCREENSHOTS, Site
@@ -123,7 +122,8 @@ async def test_sign_in_keeps_the_key_in_session_storage_only(browser: Browser, s
 
 
 async def test_plot_details_by_link_and_by_click(browser: Browser, site: Site) -> None:
-    plots = httpx.get(f"{site.base}/ogc/collections/plots/items?f=json&limit=1", timeout=10)
+    async with httpx.AsyncClient(base_url=site.base, timeout=10) as client:
+        plots = await client.get("/ogc/collections/plots/items?f=json&limit=1")
     plot = plots.json()["features"][0]
     page, foreign, errors = await _open(browser, site)
     # A shared link opens the map on that plot with its details.
