@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import httpx
 from playwright.async_api import Browser, Page, Request, expect
 
-from tests.browser.conftest import SCREENSHOTS, Site
+from tests.browser.conftest import ROOT, SCREENSHOTS, Site
 
 TIMEOUT = 30_000
 
@@ -156,3 +156,43 @@ async def test_plot_details_by_link_and_by_click(browser: Browser, site: Site) -
 
     assert foreign == [], foreign
     assert errors == [], errors
+
+
+AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+async def _serious_violations(page: Page) -> list[str]:
+    """axe-core's WCAG 2.1 A/AA rules on the page as it is; serious and critical findings."""
+    if await page.evaluate("typeof axe") == "undefined":
+        await page.add_script_tag(path=AXE)
+    result = await page.evaluate(
+        "axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']})"
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+async def test_no_serious_accessibility_violations(browser: Browser, site: Site) -> None:
+    # axe is injected as a script, which the app's policy rightly forbids: this context only.
+    context = await browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 800})
+    page = await context.new_page()
+    page.set_default_timeout(TIMEOUT)
+    await page.goto(site.base + "/")
+    await _map_rendered(page)
+    found = {"map": await _serious_violations(page)}
+    await page.get_by_role("button", name="Anmelden").click()
+    await expect(page.get_by_role("dialog")).to_be_visible()
+    found["sign-in"] = await _serious_violations(page)
+    await page.get_by_label("API-Schlüssel").fill(site.keys["municipality"])
+    await page.get_by_role("dialog").get_by_role("button", name="Anmelden").click()
+    await page.get_by_role("link", name="Meine Flächen").click()
+    await expect(page.locator(".my-plots tbody tr").first).to_be_visible()
+    found["my-plots"] = await _serious_violations(page)
+    await page.get_by_label("Sprache").select_option("en")
+    await expect(page.locator("html")).to_have_attribute("lang", "en")
+    found["my-plots-en"] = await _serious_violations(page)
+    await context.close()
+    assert found == {view: [] for view in found}, found

@@ -14,7 +14,12 @@ export class MyPlotsView implements View {
   private plots: Plot[] = [];
   private next: string | null = null;
   private error: string | null = null;
-  private readonly root = h("section", { class: "my-plots", "aria-labelledby": "my-plots-title" });
+  // Scrolls by itself (the header stays): focusable so that the keyboard can scroll it.
+  private readonly root = h("section", {
+    class: "my-plots",
+    "aria-labelledby": "my-plots-title",
+    tabindex: "0",
+  });
 
   mount(root: HTMLElement): void {
     root.append(this.root);
