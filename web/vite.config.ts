@@ -1,4 +1,4 @@
-import { cpSync, mkdirSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { defineConfig, type Plugin } from "vite";
@@ -28,6 +28,17 @@ function vendor(): Plugin {
         cpSync(resolve(modules, from), resolve(out, to), { recursive: true });
       }
       cpSync(resolve(here, "vendor-init"), out, { recursive: true });
+      // ReDoc's sidebar shows a logo from its CDN, with no option to turn it off: point it
+      // at a local blank image instead (the build fails if the address moves).
+      const redoc = resolve(out, "redoc/redoc.standalone.js");
+      const logo = "https://cdn.redoc.ly/redoc/logo-mini.svg";
+      const code = readFileSync(redoc, "utf8");
+      if (!code.includes(logo)) throw new Error(`ReDoc no longer loads ${logo}: check the bundle`);
+      writeFileSync(redoc, code.replaceAll(logo, "/assets/vendor/redoc/logo-mini.svg"));
+      writeFileSync(
+        resolve(out, "redoc/logo-mini.svg"),
+        '<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"/>',
+      );
     },
   };
 }

@@ -45,6 +45,7 @@ not exist yet. Build it with <code>make run</code> (or <code>make web</code>), o
 
 _DOCS_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>landmarket API: {title}</title>
+<link rel="icon" href="data:,">
 <meta name="viewport" content="width=device-width, initial-scale=1">{head}</head>
 <body>{body}</body></html>"""
 _SWAGGER = _DOCS_PAGE.format(

@@ -196,3 +196,17 @@ async def test_no_serious_accessibility_violations(browser: Browser, site: Site)
     found["my-plots-en"] = await _serious_violations(page)
     await context.close()
     assert found == {view: [] for view in found}, found
+
+
+async def test_api_docs_render_offline(browser: Browser, site: Site) -> None:
+    """Swagger UI and ReDoc from the build's local copies: rendered, nothing from elsewhere."""
+    page, foreign, errors = await _open(browser, site)
+    await page.goto(site.base + "/docs")
+    await expect(page.locator(".swagger-ui .info .title")).to_contain_text("landmarket")
+    await expect(page.locator(".opblock").first).to_be_visible()
+    await page.screenshot(path=SCREENSHOTS / "docs.png")
+    await page.goto(site.base + "/redoc")
+    await expect(page.locator("h1").first).to_contain_text("landmarket")
+    await page.screenshot(path=SCREENSHOTS / "redoc.png")
+    assert foreign == [], foreign
+    assert errors == [], errors
