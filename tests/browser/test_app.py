@@ -74,6 +74,13 @@ async def test_public_map_renders_and_language_switches(browser: Browser, site: 
     # The choice is remembered across a reload.
     await page.reload()
     await expect(page.get_by_role("heading", name="Filters")).to_be_visible()
+    # A tablet in portrait: map on top, then details and filters, nothing cut off sideways.
+    await page.set_viewport_size({"width": 820, "height": 1180})
+    await expect(page.locator("#map canvas")).to_be_visible()
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 820, width
+    await page.wait_for_timeout(500)
+    await page.screenshot(path=SCREENSHOTS / "map-en-tablet.png", full_page=True)
 
     assert foreign == [], foreign
     assert errors == [], errors
