@@ -45,6 +45,11 @@ async def _map_rendered(page: Page) -> None:
     )
 
 
+async def _map_idle(page: Page) -> None:
+    """Every tile of the current view loaded and drawn (MapLibre's idle event)."""
+    await expect(page.locator("#map[data-idle]")).to_have_count(1, timeout=TIMEOUT)
+
+
 async def test_public_map_renders_and_language_switches(browser: Browser, site: Site) -> None:
     page, foreign, errors = await _open(browser, site)
     async with page.expect_response(
@@ -58,7 +63,7 @@ async def test_public_map_renders_and_language_switches(browser: Browser, site: 
     await expect(page.get_by_label("Baugebiet")).to_be_visible()
     # The municipality filter lists the boundaries' names (from the OGC API).
     assert await page.locator("#f-municipality option").count() == 13
-    await page.wait_for_timeout(500)  # let the last tiles paint before the picture
+    await _map_idle(page)
     await page.screenshot(path=SCREENSHOTS / "map-de.png")
 
     await page.get_by_label("Sprache").select_option("en")
@@ -79,7 +84,7 @@ async def test_public_map_renders_and_language_switches(browser: Browser, site: 
     await expect(page.locator("#map canvas")).to_be_visible()
     width = await page.evaluate("document.documentElement.scrollWidth")
     assert width <= 820, width
-    await page.wait_for_timeout(500)
+    await _map_idle(page)
     await page.screenshot(path=SCREENSHOTS / "map-en-tablet.png", full_page=True)
 
     assert foreign == [], foreign
@@ -139,11 +144,12 @@ async def test_plot_details_by_link_and_by_click(browser: Browser, site: Site) -
     panel = page.locator(".plot-detail")
     await expect(panel.get_by_role("heading", level=2)).to_have_text(plot["properties"]["title"])
     area = plot["properties"]["area_m2"]
-    shown = f"{area / 10_000:.2f}".replace(".", ",") + " ha" if area >= 10_000 else " m²"
+    hectares = f"{round(area / 10_000, 2):g}".replace(".", ",")  # German: 3,28 ha; 3,4 ha
+    shown = f"{hectares} ha" if area >= 10_000 else " m²"
     await expect(panel).to_contain_text(shown)  # German number format
     link = panel.get_by_role("link", name="Als OGC-Feature öffnen")
     await expect(link).to_have_attribute("href", f"/ogc/collections/plots/items/{plot['id']}")
-    await page.wait_for_timeout(500)
+    await _map_idle(page)
     await page.screenshot(path=SCREENSHOTS / "plot-detail-de.png")
 
     # Closed, then the same plot clicked on the map (the link centred it).
@@ -151,6 +157,7 @@ async def test_plot_details_by_link_and_by_click(browser: Browser, site: Site) -
     await expect(panel).to_have_count(0)
     box = await page.locator("#map canvas").bounding_box()
     assert box is not None
+    await _map_idle(page)
     await page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     await expect(panel.get_by_role("heading", level=2)).to_have_text(plot["properties"]["title"])
     assert page.url.endswith(f"#/plots/{plot['id']}")

@@ -49,6 +49,11 @@ export function createPlotMap(container: HTMLElement, onSelect: (id: string | nu
     select(id);
     onSelect(id);
   });
+  // "The map shows what it should": set when every tile is drawn, cleared while it changes
+  // (the browser tests and the first-render benchmark wait for it).
+  map.on("idle", () => (container.dataset.idle = "true"));
+  map.on("dataloading", () => delete container.dataset.idle);
+  map.on("movestart", () => delete container.dataset.idle);
   for (const layer of PLOT_LAYERS) {
     map.on("mouseenter", layer, () => (map.getCanvas().style.cursor = "pointer"));
     map.on("mouseleave", layer, () => (map.getCanvas().style.cursor = ""));
@@ -82,9 +87,8 @@ export function createPlotMap(container: HTMLElement, onSelect: (id: string | nu
         if (box) map.fitBounds(box, { padding: 80, maxZoom: 16, animate: false });
         select(id);
       };
-      if (map.loaded()) go();
-      // Before the style has loaded, after the boundaries' own fitBounds.
-      else void boundaries.finally(go);
+      // After the boundaries' own fitBounds (which would otherwise move the map away again).
+      void boundaries.finally(go);
     },
     municipalities: () => boundaries,
   };
