@@ -9,7 +9,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck openapi check-openapi bench bench-deps system-deps venv clean
+.PHONY: run test lint typecheck openapi check-openapi bench bench-deps system-deps venv clean \
+	node-deps browser-deps web web-typecheck
 
 system-deps:
 	@scripts/install-system-deps.sh
@@ -23,8 +24,37 @@ $(STAMP):
 
 venv: $(STAMP)
 
+# The web app (web/): npm packages from the committed lock file, reinstalled when it changes;
+# the build (type-check included) redone only when a source, the lock file or the OpenAPI
+# document it types the API client from is newer than the last build.
+WEB_SOURCES := $(shell find web/src web/vendor-init -type f ! -name schema.d.ts 2>/dev/null) \
+	web/index.html web/vite.config.ts web/tsconfig.json web/package.json openapi/openapi.json
+WEB_MODULES := web/node_modules/.package-lock.json
+
+node-deps:
+	@scripts/install-node.sh
+
+browser-deps:
+	@scripts/install-browser.sh
+
+$(WEB_MODULES): web/package-lock.json
+	@$(MAKE) --no-print-directory node-deps
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $(WEB_MODULES)
+
+web/dist/index.html: $(WEB_MODULES) $(WEB_SOURCES)
+	cd web && npm run --silent build
+	@touch web/dist/index.html
+
+## Build the web app into web/dist (quick when it is up to date)
+web: web/dist/index.html
+
+## Type-check the web app against the current OpenAPI document (generated client types)
+web-typecheck: $(WEB_MODULES)
+	cd web && npm run --silent typecheck
+
 ## Start the service on its embedded PostGIS with the demo region, on http://$(HOST):$(PORT)
-run: system-deps venv
+run: system-deps venv web
 	$(BIN)/landmarket serve --demo --host $(HOST) --port $(PORT)
 
 lint: venv
@@ -41,7 +71,7 @@ check-openapi: venv
 	$(BIN)/landmarket openapi --check
 
 ## The whole suite: lint, types, OpenAPI freshness, tests on a throwaway PostGIS
-test: system-deps venv lint typecheck check-openapi
+test: system-deps browser-deps venv lint typecheck check-openapi web-typecheck web
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 TIPG_VENV ?= /tmp/tipg-venv
@@ -60,4 +90,4 @@ bench: bench-deps venv
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache web/node_modules web/dist

@@ -32,6 +32,7 @@ from landmarket.privacy.router import admin_router as privacy_admin_router
 from landmarket.privacy.router import requirements_router as erasure_router
 from landmarket.reports.router import router as reports_router
 from landmarket.requirements.router import router as requirements_router
+from landmarket.web import install_web
 from landmarket.webhooks.feed_listener import FEED_APPLICATION_NAME, FeedListener, PollGate
 from landmarket.webhooks.router import router as webhooks_router
 
@@ -101,6 +102,10 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         version=landmarket.__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        # Served by landmarket.web from local copies (FastAPI's own pages load a CDN).
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
         generate_unique_id_function=_operation_id,
         telemetry={
             "tracing": settings.opentelemetry,
@@ -132,6 +137,8 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app.include_router(reports_router, prefix="/v1")
     app.include_router(auth_admin_router, prefix="/v1/admin")
     app.include_router(privacy_admin_router, prefix="/v1/admin")
+    # The web app at / and the documentation pages (last: only paths no API route has).
+    install_web(app, settings.web_dist_dir)
     install_middleware(app, settings)
     # Which requests read from a replica (db.replicas); filled with replicas in the lifespan.
     app.state.replicas = Replicas(settings)

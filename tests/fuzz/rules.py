@@ -54,7 +54,9 @@ PLOT = Rule(
 )
 IMPORT = Rule(
     "every feature passes the single-plot rules; the key may edit the municipalities",
-    pointers=(r"/body/features/", r"/body/municipalities/", r"/body/keep/"),
+    # Per-feature errors point into the collection as docs/plots.md documents them
+    # (`/features/3/geometry`, no /body prefix).
+    pointers=(r"/body/features/", r"/features/\d+/", r"/body/municipalities/", r"/body/keep/"),
 )
 REQUIREMENT = Rule(
     "named municipalities exist, an area is a valid polygon, area_min <= area_max",

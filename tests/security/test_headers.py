@@ -145,10 +145,13 @@ async def test_ogc_html_allows_only_its_own_script(
 async def test_docs_pages_get_a_policy_that_lets_them_load(client: httpx.AsyncClient) -> None:
     for path in ("/docs", "/redoc"):
         page = await client.get(path)
-        assert page.status_code == 200
         csp = _csp(page)
-        assert "https://cdn.jsdelivr.net" in csp["script-src"]
-        assert csp["frame-ancestors"] == "'none'" and csp["connect-src"] == "'self'"
+        # 200 with a build (scripts from this origin), 503 saying how to build without one
+        # (tests/web/test_serving.py checks both cases with a build of its own).
+        assert page.status_code in (200, 503)
+        assert csp["frame-ancestors"] == "'none'"
+        if page.status_code == 200:
+            assert csp["script-src"] == "'self'" and csp["connect-src"] == "'self'"
 
 
 async def test_cors_only_for_configured_origins(

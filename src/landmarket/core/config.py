@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     # the process configures). Off unless asked for: even with no provider set up, checking
     # for one costs every request about 30 µs.
     opentelemetry: bool = False
+    # The built web app (web/dist, see landmarket.web); default: the checkout's web/dist.
+    web_dist_dir: Path | None = None
     # Webhooks (docs/webhooks.md). Targets on private, loopback, link-local or metadata
     # addresses are refused unless allowed here (development, tests, an internal receiver).
     webhook_allow_private_targets: bool = False

@@ -13,15 +13,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # Nothing may be loaded, run, framed or submitted by a JSON (or CSV, PDF, tile) response.
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-# FastAPI's Swagger UI and ReDoc pages: their bundles come from jsdelivr and each page starts
-# them with a short inline script. The pages show no user content, so allowing inline
-# script there is not an injection risk.
+# The Swagger UI and ReDoc pages (landmarket.web): scripts from this origin only (local copies,
+# no CDN, no external fonts); ReDoc (styled-components) and Swagger UI insert <style>
+# elements, so styles may be inline. The pages show no user content.
 DOCS_CSP = (
-    "default-src 'none'; script-src 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-    "font-src https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com "
-    "https://cdn.redoc.ly; connect-src 'self'; worker-src blob:; frame-ancestors 'none'; "
-    "base-uri 'none'; form-action 'none'"
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self'; connect-src 'self'; worker-src blob:; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
 ALWAYS = {
     "x-content-type-options": "nosniff",

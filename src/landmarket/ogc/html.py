@@ -1,6 +1,8 @@
 """Small HTML views of the OGC documents, for people who open the URLs in a browser.
 
-Everything interpolated is escaped; the map is Leaflet drawing the page's own GeoJSON. The
+Everything interpolated is escaped; the map is Leaflet drawing the page's own GeoJSON, with no
+base map: Leaflet is the copy the web app's build places in /assets/vendor (landmarket.web), so
+the page loads nothing from another host (without a build, the map stays empty). The
 GeoJSON sits in a non-executable JSON script element and the one inline script is constant,
 so the Content-Security-Policy can allow exactly that script by its hash.
 """
@@ -17,33 +19,33 @@ from typing import Any
 from fastapi.responses import HTMLResponse
 
 _PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title><link rel="icon" href="data:,">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>body{{font-family:system-ui,sans-serif;margin:1.5rem;max-width:80rem}}
 table{{border-collapse:collapse;font-size:.85rem}}td,th{{border:1px solid #ccc;padding:.2rem .4rem;
 text-align:left;vertical-align:top}}#map{{height:22rem;margin:1rem 0}}</style>{head}</head>
 <body><h1>{title}</h1>{body}</body></html>"""
-_LEAFLET_URL = "https://unpkg.com/leaflet@1.9.4/dist/"
-_TILES = "https://tile.openstreetmap.org"
+_LEAFLET_URL = "/assets/vendor/leaflet/"
 _LEAFLET = (
     f'<link rel="stylesheet" href="{_LEAFLET_URL}leaflet.css">'
     f'<script src="{_LEAFLET_URL}leaflet.js"></script>'
 )
-_MAP_SCRIPT = f"""
-const data = JSON.parse(document.getElementById('features').textContent);
-const map = L.map('map');
-L.tileLayer('{_TILES}/{{z}}/{{x}}/{{y}}.png',
-  {{attribution: '&copy; OpenStreetMap contributors'}}).addTo(map);
-const layer = L.geoJSON(data).addTo(map);
-if (layer.getBounds().isValid()) map.fitBounds(layer.getBounds()); else map.setView([50.1, 8.7], 9);
+_MAP_SCRIPT = """
+if (typeof L !== 'undefined') {
+  const data = JSON.parse(document.getElementById('features').textContent);
+  const map = L.map('map');
+  const layer = L.geoJSON(data).addTo(map);
+  if (layer.getBounds().isValid()) map.fitBounds(layer.getBounds());
+  else map.setView([50.1, 8.7], 9);
+}
 """
 _MAP = '<div id="map"></div><script type="application/json" id="features">{data}</script>'
 _MAP_HASH = base64.b64encode(hashlib.sha256(_MAP_SCRIPT.encode()).digest()).decode()
-# Leaflet and the OpenStreetMap tiles, the map script by its hash, inline styles (the page's
-# own and Leaflet's); nothing else, and no framing.
+# Leaflet from this origin, the map script by its hash, inline styles (the page's own and
+# Leaflet's); nothing else, and no framing.
 CSP = (
-    f"default-src 'none'; script-src 'sha256-{_MAP_HASH}' {_LEAFLET_URL}; "
-    f"style-src 'unsafe-inline' {_LEAFLET_URL}; img-src data: {_TILES} {_LEAFLET_URL}; "
+    f"default-src 'none'; script-src 'sha256-{_MAP_HASH}' 'self'; "
+    "style-src 'unsafe-inline' 'self'; img-src data: 'self'; "
     "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
 

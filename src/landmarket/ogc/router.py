@@ -182,8 +182,11 @@ async def tile(request: Request) -> Response:
     zi, xi, yi = tiles.tile_address(z, x, y)
     data = await tiles.tile(read_pool(request), c, zi, xi, yi)
     if not data:
-        return Response(status_code=204)
-    return Response(data, media_type=tiles.MVT)
+        return Response(status_code=204, headers={"Cache-Control": tiles.CACHE_CONTROL})
+    headers = {"ETag": tiles.etag(data), "Cache-Control": tiles.CACHE_CONTROL}
+    if tiles.not_modified(request.headers.get("if-none-match"), headers["ETag"]):
+        return Response(status_code=304, headers=headers)
+    return Response(data, media_type=tiles.MVT, headers=headers)
 
 
 def _tiled(collection_id: str) -> Collection:

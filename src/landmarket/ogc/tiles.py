@@ -6,6 +6,7 @@ the stored geometry picks the candidates; only those are projected to Web Mercat
 
 from __future__ import annotations
 
+import hashlib
 from functools import lru_cache
 from typing import Any
 
@@ -116,3 +117,21 @@ async def tile(pool: ReadPool, collection: Collection, z: int, x: int, y: int) -
     query = tile_query(collection, z, x, y)
     data = await reads.scalar(pool, query.statement, query.params)
     return bytes(data or b"")
+
+
+# Published plots change while a map is open, so caches keep a tile briefly and then ask
+# again with If-None-Match; an unchanged tile is answered 304 without its body.
+CACHE_CONTROL = "public, max-age=60, must-revalidate"
+
+
+def etag(data: bytes) -> str:
+    """A strong validator from the tile's bytes (the same rows give the same bytes)."""
+    return '"' + hashlib.blake2b(data, digest_size=16).hexdigest() + '"'
+
+
+def not_modified(if_none_match: str | None, current: str) -> bool:
+    """RFC 9110 §13.1.2: weak comparison against each listed tag, or ``*``."""
+    if not if_none_match:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in tags or current in tags
