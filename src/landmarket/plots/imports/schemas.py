@@ -8,11 +8,11 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, create_model, field_validator
 
 from landmarket.core.errors import FieldError
-from landmarket.core.schemas import ApiModel, ReadModel, Text
+from landmarket.core.schemas import JSON_NUMBER, ApiModel, ReadModel, Text
 from landmarket.plots.schemas import Ags, ExternalId, GeometryIn, PlotAttributes, PlotProperties
 
 # A bbox member is ignored; beyond this it lies outside every supported CRS.
-Coordinate = Annotated[float, Field(ge=-1e8, le=1e8)]
+Coordinate = Annotated[float, Field(ge=-1e8, le=1e8), JSON_NUMBER]
 
 
 class ImportMode(enum.StrEnum):
