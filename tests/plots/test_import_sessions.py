@@ -3,7 +3,6 @@ found across batches, the report counts only what was written), resumable, priva
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import httpx
@@ -71,7 +70,6 @@ async def test_25000_features_in_25_batches_duplicates_in_first_and_last(
     # The last batch repeats an id of the first one: a duplicate across the whole push.
     features[24_999] = small(24_999, external_id="p-7")
     before = await table_hash(session)
-    started = time.monotonic()
 
     sid = await open_session(client, world.frankfurt)
     for seq in range(25):
@@ -106,7 +104,6 @@ async def test_25000_features_in_25_batches_duplicates_in_first_and_last(
     assert await count(session, Plot) == 24_999
     stored = await session.scalar(select(Plot.title).where(Plot.external_id == "p-7"))
     assert stored == "Plot 7"  # the first occurrence, not overwritten by the later one
-    assert time.monotonic() - started < 120
 
 
 async def test_atomic_push_over_batches_writes_nothing_and_reports_nothing_written(

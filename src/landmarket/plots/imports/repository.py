@@ -35,6 +35,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB, insert
@@ -137,6 +138,11 @@ async def copy_rows(
         await driver.copy_records_to_table(
             table.name, records=records[start : start + _COPY_CHUNK], columns=columns
         )
+    # Autovacuum never analyses temporary tables: without statistics the planner guesses
+    # their size and may pick nested loops over tens of thousands of staged features. An
+    # identifier cannot be a bound parameter; the name is one of this module's tables.
+    name = connection.dialect.identifier_preparer.quote(table.name)
+    await session.execute(text("ANALYZE " + name))
 
 
 def _placed(srid: int, repair: bool, only: int | None = None) -> Any:
