@@ -11,7 +11,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -41,21 +41,21 @@ def _answers(port: int) -> bool:
 
 
 @contextmanager
-def redis_server(workdir: Path) -> Iterator[str]:
-    """A redis-server of this test's own; yields its URL."""
-    binary = need("redis-server", "redis-server")
-    port = free_port()
-    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
-    command += ["--appendonly", "no", "--dir", str(workdir), "--daemonize", "no"]
-    with (workdir / "redis.log").open("wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+def _running(
+    command: list[str], ready: Callable[[], bool], log: Path, *, capture: bool = True
+) -> Iterator[None]:
+    """``command`` running until the block ends (terminated, killed after 10 s), once
+    ``ready()`` holds; its log in the error when it exits or is not ready within 10 s.
+    ``capture``: its output goes to ``log`` (else the program writes ``log`` itself)."""
+    with log.open("ab") if capture else open(os.devnull, "wb") as out:  # noqa: PTH123
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 10
-        while not _answers(port):
+        while not ready():
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((workdir / "redis.log").read_text(errors="replace"))
+                raise RuntimeError(log.read_text(errors="replace") if log.exists() else "")
             time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
+        yield
     finally:
         process.terminate()
         try:
@@ -63,6 +63,17 @@ def redis_server(workdir: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextmanager
+def redis_server(workdir: Path) -> Iterator[str]:
+    """A redis-server of this test's own; yields its URL."""
+    binary = need("redis-server", "redis-server")
+    port = free_port()
+    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+    command += ["--appendonly", "no", "--dir", str(workdir), "--daemonize", "no"]
+    with _running(command, lambda: _answers(port), workdir / "redis.log"):
+        yield f"redis://127.0.0.1:{port}/0"
 
 
 def _port_open(port: int) -> bool:
@@ -105,22 +116,12 @@ pidfile = {workdir}/pgbouncer.pid
         for path in [workdir, *workdir.iterdir()]:
             os.chown(path, user.pw_uid, user.pw_gid)
         command = as_user(command, user.pw_uid, user.pw_gid)
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 10
-        while not _port_open(port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                log = workdir / "pgbouncer.log"
-                raise RuntimeError(log.read_text(errors="replace") if log.exists() else "")
-            time.sleep(0.05)
-        yield url.set(port=port).render_as_string(hide_password=False)
+        # PgBouncer writes its own log file (pgbouncer.ini); its output is discarded.
+        log = workdir / "pgbouncer.log"
+        with _running(command, lambda: _port_open(port), log, capture=False):
+            yield url.set(port=port).render_as_string(hide_password=False)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
         shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -162,21 +163,6 @@ backend apis
 {servers}
 """
     )
-    with (workdir / "haproxy.log").open("wb") as log:
-        process = subprocess.Popen(
-            [binary, "-db", "-f", str(config)], stdout=log, stderr=subprocess.STDOUT
-        )
-    try:
-        deadline = time.monotonic() + 10
-        while not _port_open(port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((workdir / "haproxy.log").read_text(errors="replace"))
-            time.sleep(0.05)
+    command = [binary, "-db", "-f", str(config)]
+    with _running(command, lambda: _port_open(port), workdir / "haproxy.log"):
         yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
