@@ -7,7 +7,8 @@ From the outside in:
 2. CORS (when origins are configured): answers preflights before they count against a rate
    limit, and labels 413/429/500 responses too so browsers can read them.
 3. RateLimit (unless disabled): refuses a flood before a body is read or a query runs.
-4. UnhandledAsProblem: a crash becomes the 500 problem here, inside the layers above.
+4. UnhandledAsProblem: a crash becomes the 500 problem here, inside the layers above, and
+   a request cut off by the end of a drain a 503.
 5. BodySizeLimit: oversized bodies are refused before a handler reads them.
 6. OgcDispatch: the OGC API's reads skip FastAPI's own layers (see ogc.dispatch).
 """
@@ -18,7 +19,6 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from landmarket.core.config import Settings
-from landmarket.core.draining import CancelledAs503
 from landmarket.core.errors import UnhandledAsProblem
 from landmarket.core.headers import DOCS_CSP, SecurityHeaders
 from landmarket.core.limits import BodySizeLimit
@@ -44,7 +44,6 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(OgcDispatch)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(UnhandledAsProblem)
-    app.add_middleware(CancelledAs503)  # a request cut off by a drain (core/draining.py)
     if settings.rate_limit_per_second > 0:
         limiter = Limiter(
             settings.rate_limit_per_second, settings.rate_limit_burst, settings.redis_url_value()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from http import HTTPStatus
@@ -277,8 +279,13 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+# Retry-After of a request cut off by the end of a drain.
+DRAIN_RETRY_AFTER_S = 1
+
+
 class UnhandledAsProblem:
-    """Renders an unhandled exception as the 500 problem inside the middleware stack.
+    """Renders an unhandled exception as the 500 problem inside the middleware stack, and a
+    request cancelled by the end of a drain as a 503.
 
     Starlette runs the ``Exception`` handler in its outermost middleware, outside every
     middleware the app adds, so without this a 500 would miss the security and CORS headers.
@@ -306,6 +313,19 @@ class UnhandledAsProblem:
                 raise  # mid-body: nothing to render, the server aborts the response
             response = await _unexpected(Request(scope), exc)
             await response(scope, receive, send)
+        except asyncio.CancelledError:
+            # On SIGTERM `serve` lets requests run for shutdown_timeout_seconds, then cancels
+            # the rest, and uvicorn would answer one whose response has not started with a
+            # bare 500: a 503 with Retry-After lets the client (or the proxy) retry elsewhere.
+            if not started:
+                with contextlib.suppress(Exception):
+                    await problem_response(
+                        503,
+                        "The server is shutting down; retry the request",
+                        headers={"Retry-After": str(DRAIN_RETRY_AFTER_S), "Connection": "close"},
+                        instance=scope["path"],
+                    )(scope, receive, send)
+            raise
 
 
 def install_error_handlers(app: FastAPI, *translators: ErrorTranslator) -> None:
